@@ -1,0 +1,143 @@
+"""The `gp-print` command: parse, call one library function, report.  Nothing else lives here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from gp_print import __version__
+from gp_print.errors import GPPrintError
+
+
+class _Bar:
+    """A progress bar that only draws on a terminal (the nightly log stays readable)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: object | None = None
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr,
+                                         item_show_func=lambda _: what)
+            self.bar.__enter__()  # type: ignore[attr-defined]
+        self.bar.update(done - self.bar.pos, what)  # type: ignore[attr-defined]
+        if done >= total:
+            self.bar.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+@click.group()
+@click.version_option(__version__, prog_name="gp-print")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress and diagnostics.")
+def main(verbose: bool) -> None:
+    """The Guernsey Press layout engine."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
+    if not verbose:
+        for noisy in ("weasyprint", "fontTools"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+@main.command()
+@click.argument("edition", type=click.Path(path_type=Path, file_okay=False))
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("out"),
+              show_default=True, help="Folder for the press PDFs and the e-edition.")
+@click.option("--strict", is_flag=True, help="Fail on any warning (for the nightly run).")
+def build(edition: Path, out_dir: Path, strict: bool) -> None:
+    """Build every page of EDITION as a press PDF, and the e-edition."""
+    from gp_print.build import build_edition
+
+    result = build_edition(edition, out_dir, strict=strict, progress=_Bar("Building"))
+    plan = result.flatplan
+    placed = {s.story.slug for p in plan.pages for s in p.stories}
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(
+        f"{plan.edition.title} {plan.edition.date_long}: {len(result.pages)} pages, "
+        f"{len(placed)} of {len(plan.edition.stories)} stories placed, {len(plan.jumps)} jumps, "
+        f"{len(result.warnings)} warnings, {result.seconds:.1f} s"
+    )
+    click.echo(f"press pages in {out_dir}/, e-edition {result.eedition.name}")
+
+
+@main.command()
+@click.argument("edition", type=click.Path(path_type=Path, file_okay=False))
+def validate(edition: Path) -> None:
+    """Check EDITION and report every problem at once."""
+    from gp_print.load import load_edition
+
+    ed = load_edition(edition)
+    click.echo(f"{edition}: OK — {len(ed.pages)} pages, {len(ed.stories)} stories, {len(ed.ads)} ads")
+
+
+@main.command()
+@click.argument("edition", type=click.Path(path_type=Path, file_okay=False))
+def plan(edition: Path) -> None:
+    """Print the flatplan of EDITION as a table."""
+    from gp_print.build import plan as make_plan
+
+    flatplan = make_plan(edition)
+    grid = flatplan.edition.grid
+    click.echo(f"{'page':>4}  {'section':<9} {'template':<8} {'fill':>6}  stories / ads")
+    for page in flatplan.pages:
+        items = []
+        for s in page.stories:
+            tag = s.story.slug
+            if s.continued_from:
+                tag += f" (from p{s.continued_from})"
+            if s.continues_on:
+                tag += f" (→ p{s.continues_on})"
+            items.append(f"{tag} [{s.rect.columns}×{s.rect.lines}]")
+        items += [f"AD {a.ad.advertiser} [{a.ad.columns}×{a.ad.height_cm:g}cm]" for a in page.ads]
+        click.echo(f"{page.number:>4}  {page.plan.section:<9} {page.plan.template:<8} "
+                   f"{page.fill_ratio(grid) * 100:5.1f}%  " + "; ".join(items))
+    for story, reason in flatplan.unplaced:
+        click.echo(f"unplaced: {story.slug} — {reason}")
+    for warning in flatplan.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@main.command(name="import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Folder to write the story file into (an edition's stories/ folder).")
+@click.option("--section", default="world", show_default=True, help="Section id for the story.")
+@click.option("--priority", default=5, show_default=True, type=click.IntRange(1, 9))
+@click.option("--byline", default=None, help="Byline to print.")
+@click.option("--photos", "photos_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder to look for the article's pictures in (default: beside FILE).")
+def import_(file: Path, out_dir: Path, section: str, priority: int, byline: str | None,
+            photos_dir: Path | None) -> None:
+    """Turn an article in the website's plain-text form into a story file."""
+    from gp_print.importer import import_article
+
+    result = import_article(file, out_dir, section=section, priority=priority, byline=byline,
+                            photos_dir=photos_dir)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {result.story_path}")
+
+
+@main.command()
+@click.argument("edition", type=click.Path(path_type=Path, file_okay=False))
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("proofs"),
+              show_default=True)
+@click.option("--dpi", default=100.0, show_default=True, help="Resolution of the PNG pages.")
+def proof(edition: Path, out_dir: Path, dpi: float) -> None:
+    """Write a PNG of every page of EDITION and a contact sheet of the edition."""
+    from gp_print.build import proof_edition
+
+    sheet = proof_edition(edition, out_dir, dpi=dpi, progress=_Bar("Proofing"))
+    click.echo(f"proofs in {out_dir}/, contact sheet {sheet.name}")
+
+
+def run() -> None:
+    try:
+        main(standalone_mode=True)
+    except GPPrintError as exc:  # pragma: no cover - click handles ClickException itself
+        exc.show()
+        sys.exit(exc.exit_code)

@@ -1,0 +1,286 @@
+"""Galley measurement: set story parts in their real type and width, and read the result back.
+
+WeasyPrint gives no warning when text overflows a box, so the planner never guesses: every
+paragraph is set once at the column measure and its lines are read from the layout tree.
+Because a paragraph breaks into lines the same way wherever its column starts (greedy line
+breaking), those line counts add up exactly, and a paragraph can be cut between any two of its
+lines and set again as two pieces that break identically.  Headlines, captions and pull quotes
+are measured at the width of the slot they may get.  Results are cached by content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from gp_print.fetch import configure_fonts, make_fetcher
+from gp_print.layouts import environment, stylesheet_digest
+from gp_print.model import PT_PER_MM, Edition, Grid, Paragraph, Story, StoryKind
+
+log = logging.getLogger("gp_print.measure")
+PX_PER_MM = 96 / 25.4
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A piece of story HTML to be set at a given width."""
+
+    html: str
+    width_mm: float
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(f"{self.width_mm:.3f}\n{self.html}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    height_mm: float
+    lines: dict[str, tuple[str, ...]]
+    overflow: bool
+    line_counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ParagraphMetrics:
+    """How one paragraph sets at the column measure."""
+
+    lines: tuple[str, ...]
+    offsets: tuple[int, ...] | None  # where each line starts in the plain text; None: cannot split
+    hyphenated: tuple[bool, ...]
+    crosshead: bool
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
+
+
+def paragraph_classes(story: Story, index: int, paragraphs: Sequence[Paragraph], *, dropcap: bool = False) -> str:
+    """The CSS classes a paragraph carries wherever it is set."""
+    para = paragraphs[index]
+    if para.crosshead:
+        return "crosshead"
+    classes = []
+    if index == 0:
+        classes.append("first")
+        if dropcap:
+            classes.append("dropcap")
+    elif paragraphs[index - 1].crosshead:
+        classes.append("after-crosshead")
+    if getattr(para, "signature", False):
+        classes.append("signature")
+    return " ".join(classes)
+
+
+def runs_html(paragraph: Paragraph, start: int = 0, end: int | None = None, *, dropcap: bool = False) -> Markup:
+    """The paragraph's text from character `start` to `end`, as escaped inline HTML; with
+    `dropcap`, the opening letter (and any quote mark before it) is wrapped for the drop cap."""
+    if dropcap and start == 0:
+        text = paragraph.text
+        cut = next((i + 1 for i, ch in enumerate(text) if ch.isalnum()), 0)
+        if 0 < cut <= 3:
+            head = str(Markup.escape(text[:cut]))
+            return Markup(f'<span class="initial">{head}</span>') + runs_html(paragraph, cut, end)
+    out: list[str] = []
+    pos = 0
+    for run in paragraph.runs:
+        run_start, run_end = pos, pos + len(run.text)
+        pos = run_end
+        lo, hi = max(start, run_start), min(end if end is not None else run_end, run_end)
+        if lo >= hi:
+            continue
+        piece = str(Markup.escape(run.text[lo - run_start: hi - run_start]))
+        if run.italic:
+            piece = f"<i>{piece}</i>"
+        if run.bold:
+            piece = f"<b>{piece}</b>"
+        out.append(piece)
+    return Markup("".join(out))
+
+
+def line_offsets(text: str, lines: Sequence[str]) -> tuple[tuple[int, ...], tuple[bool, ...]] | None:
+    """Find where each set line starts in the paragraph's plain text (None if they disagree)."""
+    offsets: list[int] = []
+    hyphenated: list[bool] = []
+    cursor = 0
+    for n, line in enumerate(lines):
+        while cursor < len(text) and text[cursor] == " ":
+            cursor += 1
+        offsets.append(cursor)
+        stripped = line.strip()
+        if n == 0 and not text.startswith(stripped, 0):
+            # A drop cap's initial is floated out of the first line's text.
+            initial = next((i + 1 for i, ch in enumerate(text) if ch.isalnum()), 0)
+            if text.startswith(stripped, initial):
+                cursor = initial
+        if text.startswith(stripped, cursor):
+            cursor += len(stripped)
+            hyphenated.append(False)
+        elif stripped.endswith("-") and text.startswith(stripped[:-1], cursor):
+            cursor += len(stripped) - 1
+            hyphenated.append(True)
+        else:
+            return None
+    if text[cursor:].strip():
+        return None
+    return tuple(offsets), tuple(hyphenated)
+
+
+class Measurer:
+    """Sets probes with WeasyPrint in batches and remembers every result by content."""
+
+    def __init__(self, edition: Edition) -> None:
+        self.edition = edition
+        self.grid: Grid = edition.grid
+        self.env = environment()
+        self.cache: dict[str, ProbeResult] = {}
+        self.salt = stylesheet_digest()
+        self.renders = 0
+        self._paragraphs: dict[tuple[str, bool], tuple[ParagraphMetrics, ...]] = {}
+
+    # -- batching ---------------------------------------------------------------------------
+
+    def measure(self, probes: Iterable[Probe]) -> list[ProbeResult]:
+        probes = list(probes)
+        todo: dict[str, Probe] = {}
+        for probe in probes:
+            key = self.salt + probe.key
+            if key not in self.cache and key not in todo:
+                todo[key] = probe
+        if todo:
+            self._render(todo)
+        return [self.cache[self.salt + p.key] for p in probes]
+
+    def _render(self, todo: dict[str, Probe]) -> None:
+        configure_fonts()
+        import weasyprint
+        from weasyprint.formatting_structure import boxes
+
+        keys = list(todo)
+        html = self.env.get_template("measure.html.j2").render(
+            probes=[todo[k] for k in keys], leading_pt=self.grid.leading_pt, lang=self.edition.lang,
+        )
+        document = weasyprint.HTML(
+            string=html, base_url=str(self.env_root()) + "/", url_fetcher=make_fetcher(self.edition.root),
+        ).render()
+        self.renders += 1
+        heights: dict[int, float] = {}
+        overflow: dict[int, bool] = {}
+        lines: dict[int, dict[str, list[str]]] = {}
+        for page in document.pages:
+            for probe_box in _probe_boxes(page._page_box, boxes):
+                index = int(probe_box.element.get("id").split("-")[1])
+                heights[index] = heights.get(index, 0.0) + probe_box.margin_height()
+                right = probe_box.content_box_x() + probe_box.width + 0.75
+                found = lines.setdefault(index, {})
+                for box in probe_box.descendants():
+                    if isinstance(box, boxes.TextBox) and box.position_x + box.width > right:
+                        overflow[index] = True
+                    if isinstance(box, boxes.BlockBox) and box.element is not None:
+                        pid = box.element.get("data-m")
+                        floated = box.style["float"] != "none"
+                        if pid and not floated and box.children and isinstance(box.children[0], boxes.LineBox):
+                            bucket = found.setdefault(pid, [])
+                            for line in box.children:
+                                if isinstance(line, boxes.LineBox):
+                                    bucket.append("".join(
+                                        t.text for t in line.descendants() if isinstance(t, boxes.TextBox)))
+        for i, key in enumerate(keys):
+            found_lines = {k: tuple(v) for k, v in lines.get(i, {}).items()}
+            self.cache[key] = ProbeResult(
+                height_mm=heights.get(i, 0.0) / PX_PER_MM,
+                lines=found_lines,
+                overflow=overflow.get(i, False),
+                line_counts={k: len(v) for k, v in found_lines.items()},
+            )
+
+    def env_root(self) -> Any:
+        from gp_print.paths import LAYOUTS_DIR
+
+        return LAYOUTS_DIR.resolve()
+
+    # -- story parts ------------------------------------------------------------------------
+
+    def body_probe(self, story: Story, paragraphs: Sequence[Paragraph], *, dropcap: bool) -> Probe:
+        parts = []
+        for i, para in enumerate(paragraphs):
+            classes = paragraph_classes(story, i, paragraphs, dropcap=dropcap)
+            html = runs_html(para, dropcap="dropcap" in classes.split())
+            parts.append(f'<p class="{classes}" data-m="{i}">{html}</p>')
+        return Probe(f'<div class="col kind-{story.kind.value}">{"".join(parts)}</div>', self.grid.column_width_mm)
+
+    def paragraphs(self, stories: Sequence[Story]) -> None:
+        """Measure the body of every story (both with and without a drop cap) in one render."""
+        wanted = []
+        for story in stories:
+            paras = body_paragraphs(story)
+            for dropcap in (False, True):
+                if (story.slug, dropcap) not in self._paragraphs:
+                    wanted.append((story, paras, dropcap, self.body_probe(story, paras, dropcap=dropcap)))
+        results = self.measure(p for *_, p in wanted)
+        for (story, paras, dropcap, _), result in zip(wanted, results, strict=True):
+            metrics = []
+            for i, para in enumerate(paras):
+                set_lines = result.lines.get(str(i), ())
+                found = line_offsets(para.text, set_lines)
+                if found is None:
+                    log.info("paragraph %d of %s cannot be split (line texts differ)", i, story.slug)
+                metrics.append(ParagraphMetrics(
+                    lines=set_lines,
+                    offsets=found[0] if found else None,
+                    hyphenated=found[1] if found else tuple(False for _ in set_lines),
+                    crosshead=para.crosshead,
+                ))
+            self._paragraphs[(story.slug, dropcap)] = tuple(metrics)
+
+    def body(self, story: Story, *, dropcap: bool) -> tuple[ParagraphMetrics, ...]:
+        if (story.slug, dropcap) not in self._paragraphs:
+            self.paragraphs([story])
+        return self._paragraphs[(story.slug, dropcap)]
+
+    def head_probe(self, story: Story, width_mm: float, headline_pt: float, show_standfirst: bool,
+                   continued_from: int | None, rank: str) -> Probe:
+        macro = self.env.get_template("partials/story.html.j2").module
+        html = macro.head(story, headline_pt, show_standfirst, continued_from)  # type: ignore[attr-defined]
+        return Probe(f'<div class="rank-{rank} kind-{story.kind.value}">{html}</div>', width_mm)
+
+    def block_probe(self, macro_name: str, width_mm: float, *args: Any) -> Probe:
+        macro = getattr(self.env.get_template("partials/story.html.j2").module, macro_name)
+        return Probe(f"<div>{macro(*args)}</div>", width_mm)
+
+    def lines_for(self, height_mm: float, *, slack_mm: float = 0.0) -> int:
+        """Whole grid lines a block of this height takes, so the text below stays on the grid."""
+        leading = self.grid.leading_mm
+        return max(1, int((height_mm + slack_mm) / leading + 0.999))
+
+
+def body_paragraphs(story: Story) -> tuple[Paragraph, ...]:
+    """The paragraphs set in the body: a letter ends with its writer's signature."""
+    if story.kind is StoryKind.LETTER and story.byline:
+        from gp_print.model import Inline
+
+        signature = SignatureParagraph((Inline(story.byline),))
+        return (*story.body, signature)
+    return story.body
+
+
+@dataclass(frozen=True)
+class SignatureParagraph(Paragraph):
+    signature: bool = True
+
+
+def _probe_boxes(root: Any, boxes: Any) -> Iterable[Any]:
+    for box in root.descendants():
+        if isinstance(box, boxes.BlockBox) and box.element is not None:
+            ident = box.element.get("id") or ""
+            if ident.startswith("probe-") and box.element_tag == "div":
+                yield box
+
+
+def mm_to_pt(mm: float) -> float:
+    return mm * PT_PER_MM
