@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.annotations import Link
+from pypdf.constants import PageLabelStyle
 from pypdf.generic import ArrayObject, ByteStringObject, NameObject, RectangleObject, TextStringObject
 
 from gp_print import __version__
@@ -57,13 +58,14 @@ def assemble_eedition(flatplan: Flatplan, pages: Sequence[RenderedPage], out_dir
     for layout in flatplan.pages:
         section = edition.section(layout.plan.section)
         if section.id not in sections_done:
-            sections_done[section.id] = writer.add_outline_item(section.name, index_of[layout.number])
+            sections_done[section.id] = writer.add_outline_item(title=section.name, page_number=index_of[layout.number])
         parent = sections_done[section.id]
         for slot in sorted(layout.stories, key=lambda s: (s.rect.line, s.rect.column)):
             if slot.continued_from is None:
-                writer.add_outline_item(slot.story.headline, index_of[layout.number], parent=parent)  # type: ignore[arg-type]
+                writer.add_outline_item(title=slot.story.headline, page_number=index_of[layout.number],
+                                        parent=parent)  # type: ignore[arg-type]
 
-    writer.set_page_label(0, len(index_of) - 1, style="/D", start=1)
+    writer.set_page_label(0, len(index_of) - 1, style=PageLabelStyle.DECIMAL, start=1)
     stamp = f"D:{edition.date:%Y%m%d}000000Z"
     writer.add_metadata({
         "/Title": f"{edition.title} — {edition.date_long}",

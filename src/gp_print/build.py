@@ -123,7 +123,7 @@ def proof_edition(edition_dir: Path, out_dir: Path, *, dpi: float = 100,
     with tempfile.TemporaryDirectory(prefix="gp-proof-") as scratch:
         result = build_edition(edition_dir, Path(scratch), progress=progress)
         edition = result.flatplan.edition
-        pages = [(p.number, f"P{p.number} · {edition.section(l.plan.section).name}", p.press_pdf)
-                 for p, l in zip(result.pages, result.flatplan.pages, strict=True)]
+        pages = [(page.number, f"P{page.number} · {edition.section(layout.plan.section).name}", page.press_pdf)
+                 for page, layout in zip(result.pages, result.flatplan.pages, strict=True)]
         proofs = write_proofs(pages, out_dir, dpi=dpi, title=f"{edition.title} · {edition.date_long}")
     return proofs.contact_sheet

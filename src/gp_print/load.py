@@ -123,10 +123,9 @@ class _Fields:
                 )
             return default
         value = self.data[key]
-        if isinstance(value, bool) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            ok = False
-        else:
-            ok = isinstance(value, kind)
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # TOML booleans are ints to Python; a bool is only right where a bool is asked for.
+        ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in kinds)
         if not ok:
             self.out.add(
                 self.path, self._name(key), f"expected {kind_name}, found {type(value).__name__} {value!r}",
@@ -246,8 +245,8 @@ def _load_pages(data: Any, path: Path, out: _Collector, sections: set[str]) -> t
     return tuple(sorted(pages, key=lambda p: p.number))
 
 
-def _load_ads(data: Any, path: Path, out: _Collector, root: Path, grid: Grid, pages: tuple[PagePlan, ...],
-              limits: Limits) -> tuple[Ad, ...]:
+def _load_ads(data: Any, path: Path, out: _Collector, root: Path, grid: Grid,
+              pages: tuple[PagePlan, ...], limits: Limits) -> tuple[Ad, ...]:
     if data is None:
         return ()
     if not isinstance(data, list):
@@ -289,7 +288,8 @@ def _load_ads(data: Any, path: Path, out: _Collector, root: Path, grid: Grid, pa
             if not _inside(root, artwork):
                 out.add(path, where + "file", f"'{file}' is outside the edition folder", "copy the artwork into ads/")
             elif not artwork.is_file():
-                out.add(path, where + "file", f"artwork '{file}' not found", "put the file in the edition's ads/ folder")
+                out.add(path, where + "file", f"artwork '{file}' not found",
+                        "put the file in the edition's ads/ folder")
             elif artwork.suffix.lower() not in AD_SUFFIXES:
                 out.add(path, where + "file", f"'{file}' is not PDF, PNG or JPEG", "export the ad as PDF")
             elif artwork.stat().st_size > limits.max_file_bytes:
@@ -487,9 +487,9 @@ def load_story(path: Path, root: Path, sections: set[str], out: _Collector, limi
     try:
         data = tomllib.loads(front)
     except tomllib.TOMLDecodeError as exc:
-        line = _toml_line(exc)
+        toml_line = _toml_line(exc)
         out.add(path, "front matter", f"malformed TOML: {exc}", "fix the syntax at that line",
-                line + 1 if line else None)
+                toml_line + 1 if toml_line else None)
         return None
     f = _Fields(data, path, out)
     slug = f.text("slug", required=True, example=f'"{path.stem}"')
@@ -558,7 +558,7 @@ def _load_photos(data: list[Any], path: Path, root: Path, out: _Collector, limit
             ok = False
             continue
         image = root / file
-        if not _inside(root, image) or image.is_symlink() and not _inside(root, image.resolve()):
+        if not _inside(root, image) or (image.is_symlink() and not _inside(root, image.resolve())):
             out.add(path, where + "file", f"'{file}' is outside the edition folder", "copy the picture into photos/")
             ok = False
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 PT_PER_MM = 72 / 25.4
@@ -78,7 +78,7 @@ class PagePlan:
     template: str
 
 
-class AdPosition(str, Enum):
+class AdPosition(StrEnum):
     BOTTOM = "bottom"
     BOTTOM_LEFT = "bottom-left"
     BOTTOM_RIGHT = "bottom-right"
@@ -110,7 +110,7 @@ class Photo:
         return self.height_px / self.width_px
 
 
-class StoryKind(str, Enum):
+class StoryKind(StrEnum):
     STORY = "story"
     COMMENT = "comment"
     LETTER = "letter"

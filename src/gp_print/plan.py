@@ -202,6 +202,7 @@ class Planner:
         self.m = measurer
         self.warnings: list[str] = []
         self.specs = template_specs()
+        self._natural: dict[tuple[str, int, str, Cursor, int | None], int] = {}
 
     # -- measured parts ---------------------------------------------------------------------
 
@@ -325,6 +326,13 @@ class Planner:
     def natural_lines(self, story: Story, columns: int, rank: str, *, start: Cursor = Cursor(),
                       continued_from: int | None = None) -> int:
         """The shortest box of this width that holds the whole story with its picture."""
+        key = (story.slug, columns, rank, start, continued_from)
+        if key not in self._natural:
+            self._natural[key] = self._natural_lines(story, columns, rank, start, continued_from)
+        return self._natural[key]
+
+    def _natural_lines(self, story: Story, columns: int, rank: str, start: Cursor,
+                       continued_from: int | None) -> int:
         metrics = self.m.body(story, dropcap=False)
         body = remaining_lines(metrics, start)
         lo = max(8, body // columns)
@@ -379,7 +387,7 @@ class Planner:
         html = runs_html(para, start_char, end_char, dropcap="dropcap" in classes.split())  # type: ignore[arg-type]
         if not m.crosshead and end_line < m.count and m.hyphenated[end_line - 1]:
             html = html + "-"
-        classes = " ".join((classes.split() + extra))
+        classes = " ".join(classes.split() + extra)
         tag = f'<p class="{classes}">{html}</p>'
         return ParagraphPiece(
             paragraph=para, index=piece.para, first_line=piece.first_line,  # type: ignore[arg-type]
@@ -435,13 +443,14 @@ def plan_edition(edition: Edition, measurer: Measurer | None = None) -> Flatplan
     for story in sorted(edition.stories, key=lambda s: (s.priority, -s.words, s.slug)):
         queues.setdefault(story.section, []).append(Pending(story))
     pages_by_section: dict[str, list[int]] = {}
-    for p in edition.pages:
-        pages_by_section.setdefault(p.section, []).append(p.number)
+    for planned in edition.pages:
+        pages_by_section.setdefault(planned.section, []).append(planned.number)
     continuations: dict[str, list[Pending]] = {}
     layouts: list[PageLayout] = []
     jumps: list[Jump] = []
     front_taken: set[str] = set()
 
+    assigned = _share_out(planner, edition, queues, front_taken)
     for page in edition.pages:
         spec = planner.specs[page.template]
         ads = ad_rects([a for a in edition.ads if a.page == page.number], grid)
@@ -457,7 +466,10 @@ def plan_edition(edition: Edition, measurer: Measurer | None = None) -> Flatplan
                 q[:] = [p for p in q if p.story.slug not in front_taken]
             jump_section = page.section
         else:
-            queue = continuations.pop(page.section, []) + queues.get(page.section, [])
+            mine = [p for p in queues.get(page.section, [])
+                    if assigned.get(p.story.slug, page.number) <= page.number]
+            later = [p for p in queues.get(page.section, []) if p not in mine]
+            queue = continuations.pop(page.section, []) + mine + later
             jump_section = page.section
         layout, leftover, jumped = _layout_page(planner, page, spec, ads, queue, can_jump)
         layouts.append(layout)
@@ -514,6 +526,43 @@ def plan_edition(edition: Edition, measurer: Measurer | None = None) -> Flatplan
 
     resolved = _add_teasers(resolved, edition)
     return Flatplan(edition, tuple(resolved), tuple(jumps), tuple(unplaced), tuple(planner.warnings))
+
+
+def _share_out(planner: Planner, edition: Edition, queues: dict[str, list[Pending]],
+               front_taken: set[str]) -> dict[str, int]:
+    """Share each section's stories out over its pages before make-up, so copy is spread
+    across the section instead of piling onto its first pages: each page gets a lead in
+    priority order, then every further story goes to the page with the most room left."""
+    grid = planner.grid
+    assigned: dict[str, int] = {}
+    front_sections = {p.section for p in edition.pages if p.template == "front"}
+    for section, queue in queues.items():
+        pages = [p for p in edition.pages if p.section == section and p.template != "front"]
+        if not pages:
+            continue
+        room: dict[int, float] = {}
+        for p in pages:
+            spec = planner.specs[p.template]
+            area = grid.columns * (grid.depth_lines - spec.top_lines)
+            for ad in ad_rects([a for a in edition.ads if a.page == p.number], grid):
+                area -= ad.rect.columns * (ad.rect.lines + GAP)
+            room[p.number] = float(area)
+        stories = [q.story for q in queue if q.story.slug not in front_taken or section not in front_sections]
+        stories = [s for s in stories if s.slug not in front_taken]
+        for i, story in enumerate(stories):
+            demand = planner.natural_lines(story, 3, "second") * 3 + GAP * 3
+            if i < len(pages):
+                number = pages[i].number
+            else:
+                number = max(room, key=lambda n: (room[n] / max(1.0, _page_area(planner, n)), -n))
+            assigned[story.slug] = number
+            room[number] -= demand
+    return assigned
+
+
+def _page_area(planner: Planner, number: int) -> float:
+    grid = planner.grid
+    return float(grid.columns * grid.depth_lines)
 
 
 def _add_teasers(layouts: list[PageLayout], edition: Edition) -> list[PageLayout]:
@@ -585,6 +634,8 @@ def _layout_page(planner: Planner, page: PagePlan, spec: TemplateSpec, ads: list
         if not queue:
             lo = hi = avail
         natural = planner.natural_lines(pending.story, grid.columns, spec.lead_rank)
+        if not can_jump:
+            hi = max(hi, min(natural, avail - (MIN_STACK_LINES + GAP if queue else 0)))
         height = max(lo, min(hi, natural))
         rect = Rect(0, grid.columns, top, height)
         cands = planner.candidates(pending.story, rect, spec.lead_rank, can_jump=can_jump)
@@ -617,9 +668,10 @@ def _layout_page(planner: Planner, page: PagePlan, spec: TemplateSpec, ads: list
                 planner.warnings.append(f"page {page.number}: hole of {room} lines × {width} columns "
                                         "(no more stories for this section)")
                 break
-            # Only front-page stories and page leads jump; the rest are chosen and shaped to fit.
-            stack_jump = can_jump and page.template == "front"
-            pending, cand = _choose(planner, queue, column, width, line, room, first, stack_jump)
+            # Stories are chosen and shaped to fit; only when none fits does one jump to a later page.
+            pending, cand = _choose(planner, queue, column, width, line, room, first, False)
+            if cand is None and can_jump:
+                pending, cand = _choose(planner, queue, column, width, line, room, first, True)
             if cand is None:
                 if not _open_out(planner, slots, column, width, line, room):
                     holes.append(Rect(column, width, line, room))
@@ -666,7 +718,7 @@ def _choose(planner: Planner, queue: list[Pending], column: int, width: int, lin
     """Pick the next story for a stack: natural height if the rest of the stack stays usable,
     otherwise the story that fills what is left best."""
     best: tuple[float, Pending, Candidate] | None = None
-    for order, pending in enumerate(queue[:6]):
+    for order, pending in enumerate(queue[:12]):
         story = pending.story
         cont = pending.from_page
         rank = "jump" if cont is not None else _rank_for(story, width, first)
@@ -685,7 +737,7 @@ def _choose(planner: Planner, queue: list[Pending], column: int, width: int, lin
                     break
                 continue
         rect = Rect(column, width, line, room)
-        jump_ok = can_jump and cont is None
+        jump_ok = can_jump and cont is None and story.kind is StoryKind.STORY
         cands = [c for c in planner.candidates(story, rect, rank, start=pending.start, continued_from=cont,
                                                can_jump=jump_ok) if c.overflow == 0 or c.jumps]
         if not cands:
