@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
-from PIL import Image
+from PIL import Image, ImageFile
 
 from gp_print.errors import InputError, Problem
 from gp_print.model import (
@@ -198,6 +198,7 @@ def _load_grid(data: Any, path: Path, out: _Collector) -> Grid:
                 f"({grid.trim_width_mm - 10:.1f} mm with 5 mm margins)", "narrow the columns or gutters")
     if grid.leading_pt < 6 or grid.depth_lines < 20:
         out.add(path, "grid.leading_pt", "the leading leaves fewer than 20 lines a column", "use 9–12 pt")
+        return Grid()  # later checks divide by the leading: go on with the default grid
     return grid
 
 
@@ -227,7 +228,9 @@ def _load_pages(data: Any, path: Path, out: _Collector, sections: set[str]) -> t
         if template and template not in templates:
             out.add(path, where + "template", f"no page template '{template}'",
                     f"use one of {', '.join(sorted(templates))} (layouts/pages/*.html.j2)")
-        if isinstance(number, int):
+        if isinstance(number, int) and number < 1:
+            out.add(path, where + "number", f"page number {number} is below 1", "number the pages from 1")
+        elif isinstance(number, int):
             pages.append(PagePlan(number, section, template))
     numbers = sorted(p.number for p in pages)
     seen: set[int] = set()
@@ -319,9 +322,9 @@ def _check_ad_overlaps(ads: list[Ad], path: Path, out: _Collector, grid: Grid) -
     for page, booked in sorted(by_page.items()):
         sides = [ad.position for ad in booked]
         width = sum(ad.columns for ad in booked)
-        clash = (
-            len(booked) > 1 and (AdPosition.BOTTOM in sides or len(set(sides)) < len(sides))
-        ) or width > grid.columns
+        clash = len(booked) > 1 and (
+            AdPosition.BOTTOM in sides or len(set(sides)) < len(sides) or width > grid.columns
+        )
         if clash:
             names = " and ".join(f"'{ad.advertiser}'" for ad in booked)
             out.add(path, "ads", f"ads {names} overlap on page {page}",
@@ -331,6 +334,8 @@ def _check_ad_overlaps(ads: list[Ad], path: Path, out: _Collector, grid: Grid) -
 def _open_image(file: Path, path: Path, fld: str, out: _Collector, limits: Limits) -> tuple[int, int] | None:
     """Open and fully decode an image; refuse what would break or bloat the render."""
     Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with our own message
+    truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # weasyprint.images turns this on for the whole process
     try:
         with Image.open(file) as img:
             fmt = img.format or "?"
@@ -352,6 +357,8 @@ def _open_image(file: Path, path: Path, fld: str, out: _Collector, limits: Limit
         out.add(path, fld, f"'{file.name}' cannot be read as an image ({type(exc).__name__}: {exc})",
                 "export the picture again as JPEG")
         return None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
     return width, height
 
 
@@ -617,7 +624,7 @@ def load_edition(root: Path, *, limits: Limits = Limits()) -> Edition:
     f.unknown(("sections", "pages", "ads"))
 
     story_dir = root / STORIES_DIR
-    files = sorted(story_dir.glob("*.md")) if story_dir.is_dir() else []
+    files = sorted(f for f in story_dir.glob("*.md") if not f.name.startswith(".")) if story_dir.is_dir() else []
     if not files:
         out.add(story_dir, "", "no stories", "put the stories as .md files in the edition's stories/ folder")
     stories: list[Story] = []

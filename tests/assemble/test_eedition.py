@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pypdf import PdfReader
+from tests.conftest import SAMPLE
 
 from gp_print.build import build_edition
 from gp_print.model import BuildResult
-from tests.conftest import SAMPLE
 
 
 def _outline_titles(reader: PdfReader) -> list[str]:

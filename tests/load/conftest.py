@@ -98,3 +98,23 @@ def copy_edition(source: Path, dest: Path) -> EditionCopy:
 def minimal_edition(tmp_path: Path) -> EditionCopy:
     """A fresh copy of tests/editions/minimal/ in tmp_path/minimal, free to break."""
     return copy_edition(MINIMAL, tmp_path / "minimal")
+
+
+@pytest.fixture(scope="session")
+def minimal_root() -> Path:
+    """The pristine minimal edition, for tests that only read it."""
+    return MINIMAL
+
+
+@pytest.fixture(scope="session")
+def sample_root() -> Path:
+    """The sample edition, The Guernsey Press of 30 December 2019."""
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def seed_article() -> Path:
+    """The real published article in the website's plain-text form (outside the repo)."""
+    if not SEED_ARTICLE.is_file():
+        pytest.skip(f"seed article {SEED_ARTICLE} is not present (it lives outside the repo, in /work/shared)")
+    return SEED_ARTICLE

@@ -5,16 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import MINIMAL, SAMPLE
 from PIL import Image
 
 from gp_print.load import load_edition
 from gp_print.model import Ad, AdPosition, Grid, PagePlan, Photo, Section, StoryKind
 
 
-def test_minimal_edition_header():
-    edition = load_edition(MINIMAL)
-    assert edition.root == MINIMAL.resolve()
+def test_minimal_edition_header(minimal_root):
+    edition = load_edition(minimal_root)
+    assert edition.root == minimal_root.resolve()
     assert edition.title == "Guernsey Press"
     assert edition.date == dt.date(2020, 1, 2)
     assert edition.issue == 38513
@@ -25,16 +24,16 @@ def test_minimal_edition_header():
     assert edition.code == "GP"
 
 
-def test_minimal_edition_sections_and_pages():
-    edition = load_edition(MINIMAL)
+def test_minimal_edition_sections_and_pages(minimal_root):
+    edition = load_edition(minimal_root)
     assert edition.sections == (Section("news", "News"), Section("sport", "Sport"))
     assert edition.pages == (PagePlan(1, "news", "front"), PagePlan(2, "sport", "news"))
     assert edition.section("sport").name == "Sport"
 
 
-def test_minimal_edition_ad():
-    edition = load_edition(MINIMAL)
-    root = MINIMAL.resolve()
+def test_minimal_edition_ad(minimal_root):
+    edition = load_edition(minimal_root)
+    root = minimal_root.resolve()
     assert edition.ads == (
         Ad("Vale Bakery", root / "ads" / "vale-bakery.png", page=2, columns=3, height_cm=5.0,
            position=AdPosition.BOTTOM_RIGHT),
@@ -53,8 +52,8 @@ def test_ad_position_defaults_to_bottom(minimal_edition):
     assert minimal_edition.load().ads[0].position is AdPosition.BOTTOM
 
 
-def test_minimal_edition_stories():
-    edition = load_edition(MINIMAL)
+def test_minimal_edition_stories(minimal_root):
+    edition = load_edition(minimal_root)
     assert [s.slug for s in edition.stories] == [
         "news-harbour-dredging", "news-library-hours", "sport-new-year-swim",
     ]
@@ -68,7 +67,7 @@ def test_minimal_edition_stories():
     assert lead.kind is StoryKind.STORY
     assert lead.jump_headline == "Dredger"
     assert lead.tags == ("harbour",)
-    assert lead.source == MINIMAL.resolve() / "stories" / "news-harbour-dredging.md"
+    assert lead.source == minimal_root.resolve() / "stories" / "news-harbour-dredging.md"
     for story in edition.stories:
         assert 60 <= story.words <= 150, story.slug
 
@@ -94,11 +93,11 @@ def test_stories_are_in_file_name_order_not_slug_order(minimal_edition):
     assert stories[0].slug == "zzz-last-slug"
 
 
-def test_photo_record():
-    story = load_edition(MINIMAL).stories[0]
+def test_photo_record(minimal_root):
+    story = load_edition(minimal_root).stories[0]
     assert story.photos == (
         Photo(
-            file=MINIMAL.resolve() / "photos" / "harbour-dawn.jpg",
+            file=minimal_root.resolve() / "photos" / "harbour-dawn.jpg",
             caption="The harbour at first light, where the dredger will begin work on Monday",
             credit="Picture: generated test image / CC0",
             width_px=600,
@@ -126,8 +125,8 @@ def test_loading_does_not_touch_the_edition_folder(minimal_edition):
     assert {p: p.stat().st_mtime_ns for p in minimal_edition.root.rglob("*")} == before
 
 
-def test_sample_edition_loads():
-    edition = load_edition(SAMPLE)
+def test_sample_edition_loads(sample_root):
+    edition = load_edition(sample_root)
     assert edition.title == "Guernsey Press"
     assert edition.date == dt.date(2019, 12, 30)
     assert len(edition.stories) >= 20

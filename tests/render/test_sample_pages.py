@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from tests.snapshot import assert_matches_snapshot
 
 from gp_print.model import BuildResult
 from gp_print.proof import rasterise
-from tests.snapshot import assert_matches_snapshot
 
 GOLDEN = Path(__file__).parent / "golden"
 SNAPSHOT_DPI = 50
