@@ -7,8 +7,10 @@ fails with a message naming the address.  No network request is ever made.
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -40,25 +42,48 @@ def configure_fonts() -> None:
 
 
 def allowed_roots(edition_root: Path | None) -> tuple[Path, ...]:
-    roots = [LAYOUTS_DIR.resolve(), FONTS_DIR.resolve()]
+    from gp_print.colour import cache_dir  # pictures converted for press and screen
+
+    roots = [LAYOUTS_DIR.resolve(), FONTS_DIR.resolve(), cache_dir().resolve()]
     if edition_root is not None:
         roots.append(edition_root.resolve())
     return tuple(roots)
 
 
 def check_local(url: str, roots: tuple[Path, ...]) -> Path:
-    """The file a `file:` URL names, if it lies inside one of `roots`; else FetchRefused."""
+    """The file a `file:` URL names, if it lies inside one of `roots` once every symlink and
+    `..` is resolved; else FetchRefused.  Nothing here opens a socket: any other scheme (http,
+    https, ftp, data, …) is refused outright."""
     parts = urlsplit(url)
-    if parts.scheme != "file":
-        raise FetchRefused(f"refused to fetch '{url}': only files inside the edition, layouts/ and fonts/ "
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        raise FetchRefused(f"refused to fetch '{url[:200]}': only files inside the edition, layouts/ and fonts/ "
                            "may be used — put the file in the edition folder")
-    path = Path(unquote(parts.path)).resolve()
-    if not any(path.is_relative_to(root) for root in roots):
+    try:
+        path = Path(unquote(parts.path)).resolve()
+        inside = any(path.is_relative_to(root) for root in roots)
+        is_file = inside and path.is_file()
+    except (OSError, ValueError) as exc:  # embedded NUL, name too long, symlink loop, …
+        raise FetchRefused(f"refused to read '{url[:200]}': not a usable file name ({exc})") from None
+    if not inside:
         raise FetchRefused(f"refused to read '{path}': it is outside the edition, layouts/ and fonts/ — "
                            "copy the file into the edition folder")
-    if not path.is_file():
+    if not is_file:
         raise FetchRefused(f"'{path}' not found — check the file name")
     return path
+
+
+@contextlib.contextmanager
+def refusals_as_errors() -> Iterator[None]:
+    """Around a render: WeasyPrint stops on a refused fetch with its own `FatalURLFetchingError`
+    (a BaseException, so it is not swallowed as a warning); turn it back into `FetchRefused`,
+    which the CLI prints as one line without a traceback."""
+    try:
+        yield
+    except BaseException as exc:
+        refusal = getattr(exc, "refusal", None)
+        if isinstance(refusal, FetchRefused) and refusal is not exc:
+            raise FetchRefused(refusal.message) from None
+        raise
 
 
 def make_fetcher(edition_root: Path | None):  # type: ignore[no-untyped-def]
@@ -73,7 +98,9 @@ def make_fetcher(edition_root: Path | None):  # type: ignore[no-untyped-def]
             try:
                 path = check_local(url, roots)
             except FetchRefused as exc:
-                raise FatalURLFetchingError(exc.message) from exc
+                fatal = FatalURLFetchingError(exc.message)
+                fatal.refusal = exc  # for refusals_as_errors
+                raise fatal from exc
             kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": kind})
 

@@ -40,12 +40,10 @@ story still loads, and reported in `ImportResult.warnings`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
 import re
-import tempfile
 import tomllib
 import unicodedata
 from collections.abc import Iterable
@@ -53,6 +51,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gp_print.errors import ArticleImportError, Problem
+from gp_print.writer import atomic_write_bytes
 
 __all__ = [
     "ImportResult",
@@ -505,27 +504,9 @@ def _find_picture(photos_dir: Path, stem: str) -> list[Path]:
 
 
 def _atomic_write(target: Path, data: bytes) -> None:
-    """Write `data` to `target` via a temp file in the same folder, fsync, os.replace."""
-    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where possible
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    """Write `data` to `target` atomically (gp_print.writer), keeping the mode of a file it replaces."""
+    mode = target.stat().st_mode & 0o777 if target.exists() else None
+    atomic_write_bytes(target, data, mode=mode)
 
 
 def _copy_picture(src: Path, dest: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import stat
 import tomllib
 import warnings
 from collections.abc import Mapping
@@ -44,13 +45,26 @@ AD_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg"}
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits on input; generous for a daily, small enough to stop a runaway file."""
+    """Resource limits on input; generous for a daily, small enough to stop a runaway file.
 
-    max_story_words: int = 6000
-    max_headline_chars: int = 160
-    max_photo_pixels: int = 60_000_000
-    min_photo_px: int = 200
-    max_file_bytes: int = 40 * 1024 * 1024
+    An edition may change them in a `[limits]` table of edition.toml, within `LIMIT_RANGES`
+    (see README, "Guarantees and limits")."""
+
+    max_story_words: int = 6000  # words in one story's body
+    max_headline_chars: int = 160  # characters in a headline
+    max_photo_pixels: int = 60_000_000  # width × height of a photo or ad image, checked before decoding
+    min_photo_px: int = 200  # short edge of a photo
+    max_file_bytes: int = 40 * 1024 * 1024  # size of any one input file (edition.toml, story, photo, ad)
+
+
+# How far an edition's [limits] may move each limit: wide, but never off.
+LIMIT_RANGES: dict[str, tuple[int, int]] = {
+    "max_story_words": (100, 100_000),
+    "max_headline_chars": (20, 1_000),
+    "max_photo_pixels": (10_000, 150_000_000),
+    "min_photo_px": (1, 2_000),
+    "max_file_bytes": (64 * 1024, 512 * 1024 * 1024),
+}
 
 
 class _Collector:
@@ -67,7 +81,16 @@ class _Collector:
             return str(path)
 
     def add(self, path: Path, fld: str, message: str, fix: str = "", line: int | None = None) -> None:
-        self.problems.append(Problem(self.rel(path), fld, message, fix, line))
+        self.problems.append(Problem(_printable(self.rel(path)), _printable(fld), _printable(message),
+                                     _printable(fix), line))
+
+
+def _printable(text: str) -> str:
+    """Text from the input shown in a problem: control, format and line-separator characters
+    escaped, so one problem stays one line and cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -84,9 +107,44 @@ def _toml_line(exc: tomllib.TOMLDecodeError) -> int | None:
 
 
 def _inside(root: Path, candidate: Path) -> bool:
+    """Whether `candidate`, with every symlink and `..` resolved, lies inside `root`."""
     try:
         candidate.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):  # outside; or a name the OS refuses, a symlink loop
+        return False
+    return True
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
+
+
+def _is_link(root: Path, path: Path) -> bool:
+    """Whether `path` or a folder on the way to it from `root` is a symlink."""
+    try:
+        parts = path.relative_to(root).parts
     except ValueError:
+        return False
+    return any((root.joinpath(*parts[: i + 1])).is_symlink() for i in range(len(parts)))
+
+
+def _regular_file(file: Path, path: Path, fld: str, out: _Collector, limits: Limits, *,
+                  missing: str, too_big: str) -> bool:
+    """A plain file no larger than the limit (not a folder, nor a FIFO that would block the read)."""
+    try:
+        info = file.stat()
+    except FileNotFoundError:
+        out.add(path, fld, "file not found", missing)
+        return False
+    except OSError as exc:
+        out.add(path, fld, f"cannot read: {exc.strerror}", "check the file's permissions")
+        return False
+    if not stat.S_ISREG(info.st_mode):
+        out.add(path, fld, f"'{file.name}' is not a regular file", missing)
+        return False
+    if info.st_size > limits.max_file_bytes:
+        out.add(path, fld, f"'{file.name}' is {_size(info.st_size)}, over the limit of {_size(limits.max_file_bytes)}",
+                f"{too_big} (or raise [limits] max_file_bytes)")
         return False
     return True
 
@@ -150,12 +208,16 @@ class _Fields:
 # ------------------------------------------------------------------------------- edition
 
 
-def _load_toml(path: Path, out: _Collector) -> dict[str, Any] | None:
+def _load_toml(path: Path, out: _Collector, limits: Limits) -> dict[str, Any] | None:
+    if path.is_symlink() and not _inside(path.parent, path):
+        out.add(path, "", "the file is a link to a file outside the edition folder",
+                f"copy {path.name} into the edition folder")
+        return None
+    if not _regular_file(path, path, "", out, limits, too_big="it holds only the edition's settings",
+                         missing=f"create {path.name} in the edition folder (see README, Input format)"):
+        return None
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
-        out.add(path, "", "file not found", f"create {path.name} in the edition folder (see README, Input format)")
-        return None
     except OSError as exc:
         out.add(path, "", f"cannot read: {exc.strerror}", "check the file's permissions")
         return None
@@ -200,6 +262,27 @@ def _load_grid(data: Any, path: Path, out: _Collector) -> Grid:
         out.add(path, "grid.leading_pt", "the leading leaves fewer than 20 lines a column", "use 9–12 pt")
         return Grid()  # later checks divide by the leading: go on with the default grid
     return grid
+
+
+def _load_limits(data: Any, path: Path, out: _Collector, base: Limits) -> Limits:
+    """The edition's [limits] table over `base`; each value a whole number inside LIMIT_RANGES."""
+    if data is None:
+        return base
+    if not isinstance(data, dict):
+        out.add(path, "limits", "expected a table", "write [limits] with e.g. max_story_words = 8000")
+        return base
+    f = _Fields(data, path, out, "limits.")
+    values: dict[str, int] = {}
+    for name, (low, high) in LIMIT_RANGES.items():
+        current = getattr(base, name)
+        value = f.get(name, int, "a whole number", default=current, example=f"{current:_}")
+        if isinstance(value, int) and not low <= value <= high:
+            out.add(path, f"limits.{name}", f"{value:,} is outside the allowed {low:,}–{high:,}",
+                    f"give a value in that range (the default is {getattr(Limits(), name):,})")
+            value = current
+        values[name] = value
+    f.unknown()
+    return Limits(**values)
 
 
 def _templates() -> set[str]:
@@ -289,16 +372,17 @@ def _load_ads(data: Any, path: Path, out: _Collector, root: Path, grid: Grid,
         artwork = root / file
         if file:
             if not _inside(root, artwork):
-                out.add(path, where + "file", f"'{file}' is outside the edition folder", "copy the artwork into ads/")
+                how = " (it is a link to a file elsewhere)" if _is_link(root, artwork) else ""
+                out.add(path, where + "file", f"'{file}' is outside the edition folder{how}",
+                        "copy the artwork into ads/")
             elif not artwork.is_file():
                 out.add(path, where + "file", f"artwork '{file}' not found",
                         "put the file in the edition's ads/ folder")
             elif artwork.suffix.lower() not in AD_SUFFIXES:
                 out.add(path, where + "file", f"'{file}' is not PDF, PNG or JPEG", "export the ad as PDF")
-            elif artwork.stat().st_size > limits.max_file_bytes:
-                out.add(path, where + "file", f"'{file}' is larger than {limits.max_file_bytes // 2**20} MiB",
-                        "export the ad at 200–300 ppi")
-            else:
+            elif _regular_file(artwork, path, where + "file", out, limits,
+                               missing="put the file in the edition's ads/ folder",
+                               too_big="export the ad at 200–300 ppi"):
                 _check_artwork(artwork, path, where + "file", out, limits)
         if all(isinstance(v, int | float) for v in (page, columns, height)) and advertiser and file:
             ads.append(Ad(advertiser, artwork, page, columns, float(height), position))
@@ -308,11 +392,36 @@ def _load_ads(data: Any, path: Path, out: _Collector, root: Path, grid: Grid,
 
 def _check_artwork(artwork: Path, path: Path, fld: str, out: _Collector, limits: Limits) -> None:
     if artwork.suffix.lower() == ".pdf":
-        head = artwork.read_bytes()[:1024]
+        with open(artwork, "rb") as handle:
+            head = handle.read(1024)
         if b"%PDF-" not in head:
             out.add(path, fld, f"'{artwork.name}' is not a PDF file", "export the ad again as PDF")
+            return
+        _check_pdf(artwork, path, fld, out)
         return
     _open_image(artwork, path, fld, out, limits)
+
+
+def _check_pdf(artwork: Path, path: Path, fld: str, out: _Collector) -> None:
+    """Open the ad the way render does (pypdf, first page, trim box), so a damaged PDF is
+    reported here rather than failing half-way through the render."""
+    from pypdf import PdfReader
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(artwork)
+            if reader.is_encrypted:
+                out.add(path, fld, f"'{artwork.name}' is encrypted", "export the ad again without a password")
+                return
+            box = reader.pages[0].trimbox
+            width, height = float(box.width), float(box.height)
+    except Exception as exc:  # pypdf raises many types for damaged files
+        out.add(path, fld, f"'{artwork.name}' cannot be read as a PDF ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:200]})", "export the ad again as PDF")
+        return
+    if not (width > 0 and height > 0):
+        out.add(path, fld, f"'{artwork.name}' has an empty page", "export the ad again as PDF")
 
 
 def _check_ad_overlaps(ads: list[Ad], path: Path, out: _Collector, grid: Grid) -> None:
@@ -333,7 +442,8 @@ def _check_ad_overlaps(ads: list[Ad], path: Path, out: _Collector, grid: Grid) -
 
 def _open_image(file: Path, path: Path, fld: str, out: _Collector, limits: Limits) -> tuple[int, int] | None:
     """Open and fully decode an image; refuse what would break or bloat the render."""
-    Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with our own message
+    bomb_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with our own message (restored below)
     truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False  # weasyprint.images turns this on for the whole process
     try:
@@ -345,7 +455,8 @@ def _open_image(file: Path, path: Path, fld: str, out: _Collector, limits: Limit
                 return None
             if width * height > limits.max_photo_pixels:
                 out.add(path, fld, f"'{file.name}' is {width}×{height} pixels, over the limit of "
-                        f"{limits.max_photo_pixels:,}", "downscale it to at most 6000 px on the long edge")
+                        f"{limits.max_photo_pixels:,}", f"downscale it to at most {limits.max_photo_pixels:,} pixels "
+                        "(or raise [limits] max_photo_pixels)")
                 return None
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
@@ -354,11 +465,13 @@ def _open_image(file: Path, path: Path, fld: str, out: _Collector, limits: Limit
         out.add(path, fld, f"'{file.name}' not found", "put the picture in the edition's photos/ folder")
         return None
     except Exception as exc:  # Pillow raises many types for damaged files
-        out.add(path, fld, f"'{file.name}' cannot be read as an image ({type(exc).__name__}: {exc})",
+        detail = " ".join(str(exc).replace(str(file), file.name).split())[:200]
+        out.add(path, fld, f"'{file.name}' cannot be read as an image ({type(exc).__name__}: {detail})",
                 "export the picture again as JPEG")
         return None
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
+        Image.MAX_IMAGE_PIXELS = bomb_limit
     return width, height
 
 
@@ -416,7 +529,7 @@ def parse_body(markdown: str) -> tuple[Paragraph, ...]:
             if runs:
                 paragraphs.append(Paragraph(runs, crosshead=crosshead))
         elif token.type in ("fence", "code_block", "html_block"):
-            text = " ".join(token.content.split())
+            text = clean_text(token.content).strip()
             if text:
                 paragraphs.append(Paragraph((Inline(text),)))
     return tuple(paragraphs)
@@ -472,13 +585,17 @@ _STORY_FIELDS = {
 
 
 def load_story(path: Path, root: Path, sections: set[str], out: _Collector, limits: Limits) -> Story | None:
+    if not _inside(root, path):
+        out.add(path, "", "the story file is a link to a file outside the edition folder",
+                "copy the story into the edition's stories/ folder instead of linking to it")
+        return None
+    if not _regular_file(path, path, "", out, limits, missing="a story is a .md text file in stories/",
+                         too_big="split the story"):
+        return None
     try:
         raw = path.read_bytes()
     except OSError as exc:
         out.add(path, "", f"cannot read: {exc.strerror}", "check the file's permissions")
-        return None
-    if len(raw) > limits.max_file_bytes:
-        out.add(path, "", f"the file is larger than {limits.max_file_bytes // 2**20} MiB", "split the story")
         return None
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
@@ -565,8 +682,10 @@ def _load_photos(data: list[Any], path: Path, root: Path, out: _Collector, limit
             ok = False
             continue
         image = root / file
-        if not _inside(root, image) or (image.is_symlink() and not _inside(root, image.resolve())):
-            out.add(path, where + "file", f"'{file}' is outside the edition folder", "copy the picture into photos/")
+        if not _inside(root, image):
+            how = " (it is a link to a file elsewhere)" if _is_link(root, image) else ""
+            out.add(path, where + "file", f"'{file}' is outside the edition folder{how}",
+                    "copy the picture into photos/")
             ok = False
             continue
         if not image.is_file():
@@ -574,9 +693,9 @@ def _load_photos(data: list[Any], path: Path, root: Path, out: _Collector, limit
                     "put the picture in the edition's photos/ folder or remove the [[photos]] entry")
             ok = False
             continue
-        if image.stat().st_size > limits.max_file_bytes:
-            out.add(path, where + "file", f"'{file}' is larger than {limits.max_file_bytes // 2**20} MiB",
-                    "save it as a JPEG of at most 6000 px")
+        if not _regular_file(image, path, where + "file", out, limits,
+                             missing="put the picture in the edition's photos/ folder",
+                             too_big="save it as a JPEG of at most 6000 px"):
             ok = False
             continue
         size = _open_image(image, path, where + "file", out, limits)
@@ -604,7 +723,7 @@ def load_edition(root: Path, *, limits: Limits = Limits()) -> Edition:
         out.add(root, "", "edition folder not found", "give the folder that holds edition.toml")
         raise InputError(out.problems)
     path = root / EDITION_FILE
-    data = _load_toml(path, out)
+    data = _load_toml(path, out, limits)
     if data is None:
         raise InputError(out.problems)
     f = _Fields(data, path, out)
@@ -618,6 +737,8 @@ def load_edition(root: Path, *, limits: Limits = Limits()) -> Edition:
     tagline = f.text("tagline")
     grid = _load_grid(data.get("grid"), path, out)
     f.known["grid"] = "table"
+    limits = _load_limits(data.get("limits"), path, out, limits)
+    f.known["limits"] = "table"
     sections = _load_sections(data.get("sections"), path, out)
     pages = _load_pages(data.get("pages"), path, out, {s.id for s in sections})
     ads = _load_ads(data.get("ads"), path, out, root, grid, pages, limits)
@@ -625,7 +746,11 @@ def load_edition(root: Path, *, limits: Limits = Limits()) -> Edition:
 
     story_dir = root / STORIES_DIR
     files = sorted(f for f in story_dir.glob("*.md") if not f.name.startswith(".")) if story_dir.is_dir() else []
-    if not files:
+    if files and not _inside(root, story_dir):
+        out.add(story_dir, "", "the folder is a link to a folder outside the edition folder",
+                "make stories/ a real folder inside the edition and copy the stories into it")
+        files = []
+    elif not files:
         out.add(story_dir, "", "no stories", "put the stories as .md files in the edition's stories/ folder")
     stories: list[Story] = []
     by_slug: dict[str, Path] = {}

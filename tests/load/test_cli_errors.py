@@ -114,9 +114,11 @@ def good_build(tmp_path_factory: pytest.TempPathFactory, minimal_root: Path) -> 
 
 def test_build_of_the_minimal_edition(good_build):
     files = sorted(p.name for p in good_build.iterdir() if not p.name.startswith("."))
-    assert files == ["GP-20200102-P01.pdf", "GP-20200102-P02.pdf", "GP-20200102-eedition.pdf"]
+    assert files == ["GP-20200102-P01.pdf", "GP-20200102-P02.pdf", "GP-20200102-eedition.pdf",
+                     "edition.json", "plates.json"]
     for name in files:
-        assert (good_build / name).read_bytes().startswith(b"%PDF-")
+        if name.endswith(".pdf"):
+            assert (good_build / name).read_bytes().startswith(b"%PDF-")
     assert not list(good_build.glob(".staging-*")), "the staging folder was left behind"
 
 
