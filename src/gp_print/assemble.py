@@ -1,6 +1,7 @@
-"""Assemble the readers' e-edition from the press pages with pypdf.
+"""Assemble the readers' e-edition from the screen pages with pypdf.
 
-The e-edition is the same pages trimmed to the finished size (no bleed, no marks), with an
+The e-edition is made from each page's screen rendering (sRGB, pictures at about 150 ppi — not
+the CMYK press file), trimmed to the finished size (no bleed, no marks), with an
 outline by section and story, page labels, document metadata, and the jump lines and teasers
 turned into links to their pages.  Shared fonts and images are stored once.  Dates come from
 the edition, never the clock, so the same input gives the same bytes.
@@ -33,7 +34,7 @@ def assemble_eedition(flatplan: Flatplan, pages: Sequence[RenderedPage], out_dir
     writer = PdfWriter()
     index_of: dict[int, int] = {}
     for i, rendered in enumerate(sorted(pages, key=lambda p: p.number)):
-        page = PdfReader(rendered.press_pdf).pages[0]
+        page = PdfReader(rendered.screen_pdf or rendered.press_pdf).pages[0]
         trim = RectangleObject(page.trimbox)
         page.mediabox = trim
         page.cropbox = trim
@@ -83,7 +84,7 @@ def assemble_eedition(flatplan: Flatplan, pages: Sequence[RenderedPage], out_dir
     writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     # A document ID from the content, not from the clock.
     digest = hashlib.md5(
-        b"".join(Path(p.press_pdf).read_bytes() for p in sorted(pages, key=lambda p: p.number)),
+        b"".join(Path(p.screen_pdf or p.press_pdf).read_bytes() for p in sorted(pages, key=lambda p: p.number)),
         usedforsecurity=False,
     ).digest()
     writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])

@@ -1,25 +1,37 @@
-"""Render each planned page to a press PDF with WeasyPrint.
+"""Render each planned page with WeasyPrint: a press PDF and a screen PDF.
 
-One HTML document per page, from the page's template in `layouts/pages/`.  After layout the
-page's box tree is checked against the plan, because WeasyPrint lets text overflow a box
-without a word: a column whose text runs past its foot fails the build rather than printing
-cut.  Links (jump lines, front-page teasers) are lifted off the page and handed to assembly,
-so the press file carries no annotations.
+One HTML document per page, from the page's template in `layouts/pages/`, laid out twice:
+
+* **press** — PDF/X (`colour.PressSettings.pdf_variant`) with the newsprint CMYK profile as
+  output intent; pictures converted to CMYK at the plant's resolution (`colour.py`); type and
+  rules in black ink only (`css/colour.css`); trim, bleed and a slug with K-only crop marks
+  (`pdfx.py`); PDF ads placed as vectors with pypdf; no annotations.
+* **screen** — for the e-edition: sRGB, the trimmed page without bleed, pictures at about
+  150 ppi.  It is an intermediate: assembly merges the screen pages into the e-edition.
+
+After each layout the page's box tree is checked against the plan, because WeasyPrint lets
+text overflow a box without a word: a column whose text runs past its foot fails the build
+rather than printing cut.  Links (jump lines, front-page teasers) are lifted off the screen
+page and handed to assembly.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gp_print.colour import DEFAULT_PRESS, Fit, PressSettings, Rendition, press_rendition, screen_rendition
 from gp_print.errors import LayoutError
 from gp_print.fetch import configure_fonts, make_fetcher
 from gp_print.layouts import environment
 from gp_print.model import PT_PER_MM, AdSlot, Edition, Grid, LinkArea, PageLayout, RenderedPage
 from gp_print.paths import LAYOUTS_DIR
+from gp_print.pdfx import media_bleed_mm, press_finisher
 from gp_print.writer import atomic_write_bytes
 
 log = logging.getLogger("gp_print.render")
@@ -61,11 +73,24 @@ class Geometry:
                 f"width: {g.span_mm(slot.rect.columns):.3f}mm; height: {height:.3f}mm")
 
 
-def page_html(edition: Edition, layout: PageLayout, *, press: bool = True) -> str:
+def page_html(edition: Edition, layout: PageLayout, *, press: bool = True,
+              images: Mapping[Path, Rendition | None] | None = None) -> str:
+    """The page's HTML.  `images` maps each picture file to the rendition to show (None: the
+    picture is not drawn by the browser — a PDF ad, placed as vectors afterwards); files not
+    in it are shown as they are."""
+    images = images or {}
+
+    def image_uri(source: Path) -> str:
+        if source in images:
+            rendition = images[source]
+            return rendition.path.as_uri() if rendition else ""
+        return "" if source.suffix.lower() == ".pdf" else source.as_uri()
+
     template = environment().get_template(f"pages/{layout.plan.template}.html.j2")
     return template.render(
         edition=edition, page=layout, grid=edition.grid, geo=Geometry(edition.grid), press=press,
-        section=edition.section(layout.plan.section),
+        section=edition.section(layout.plan.section), image_uri=image_uri,
+        press_bleed_mm=media_bleed_mm(edition.grid.bleed_mm),
     )
 
 
@@ -73,26 +98,81 @@ def press_name(edition: Edition, number: int) -> str:
     return f"{edition.code}-{edition.date:%Y%m%d}-P{number:02d}.pdf"
 
 
-def render_page(edition: Edition, layout: PageLayout, out_dir: Path) -> RenderedPage:
-    """Lay out, check and write one press page; return where its links are."""
+def placed_pictures(edition: Edition, layout: PageLayout) -> dict[Path, tuple[tuple[float, float], Fit]]:
+    """Every raster picture on the page (photos, PNG/JPEG ads, and PDF ads, which the screen
+    page shows as pictures): its frame (width, height in mm) and how it fills it.  A picture
+    placed twice is prepared for the larger frame."""
+    grid = edition.grid
+    geo = Geometry(grid)
+    found: dict[Path, tuple[tuple[float, float], Fit]] = {}
+
+    def add(source: Path, box: tuple[float, float], fit: Fit) -> None:
+        if source not in found or box[0] * box[1] > found[source][0][0] * found[source][0][1]:
+            found[source] = (box, fit)
+
+    for slot in layout.stories:
+        if slot.photo is not None:
+            add(slot.photo.photo.file, (grid.span_mm(slot.photo.rect.columns),
+                                        geo.image_height(slot.photo.image_lines)), Fit.COVER)
+    for ad in layout.ads:
+        add(ad.ad.file, (grid.span_mm(ad.rect.columns), ad.ad.height_cm * 10), Fit.CONTAIN)
+    return found
+
+
+def render_page(edition: Edition, layout: PageLayout, out_dir: Path, *,
+                settings: PressSettings = DEFAULT_PRESS, screen_dir: Path | None = None) -> RenderedPage:
+    """Lay out, check and write one page twice: the press PDF into `out_dir`, the screen PDF
+    into `screen_dir` (default: `out_dir/screen`); return where its links are."""
+    pictures = placed_pictures(edition, layout)
+    name = press_name(edition, layout.number)
+
+    press_images: dict[Path, Rendition | None] = {
+        source: None if source.suffix.lower() == ".pdf" else press_rendition(source, box, fit, settings)
+        for source, (box, fit) in pictures.items()
+    }
+    document = _layout(edition, layout, press=True, images=press_images, settings=settings)
+    document.pages[0].links[:] = []  # the press file carries no annotations
+    pdf = document.write_pdf(pdf_variant=settings.pdf_variant,
+                             finisher=press_finisher(name, edition.grid.bleed_mm))
+    pdf = _place_pdf_ads(pdf, edition, layout)
+    path = out_dir / name
+    atomic_write_bytes(path, pdf)
+
+    screen_images: dict[Path, Rendition | None] = {
+        source: screen_rendition(source, box, fit, settings) for source, (box, fit) in pictures.items()
+    }
+    document = _layout(edition, layout, press=False, images=screen_images, settings=settings)
+    links = _take_links(document.pages[0], edition.grid, bleed_mm=0.0)
+    screen_path = (screen_dir or out_dir / "screen") / name
+    atomic_write_bytes(screen_path, document.write_pdf())
+    return RenderedPage(layout.number, path, links, (), screen_pdf=screen_path)
+
+
+def _layout(edition: Edition, layout: PageLayout, *, press: bool,
+            images: Mapping[Path, Rendition | None], settings: PressSettings) -> Any:
+    """Lay the page out and check it: one page, no column overset."""
     configure_fonts()
     import weasyprint
 
-    html = page_html(edition, layout, press=True)
+    html = page_html(edition, layout, press=press, images=images)
     document = weasyprint.HTML(
         string=html, base_url=str(LAYOUTS_DIR.resolve()) + "/", url_fetcher=make_fetcher(edition.root),
-    ).render()
+    ).render(**(_press_colour(settings) if press else {}))
     if len(document.pages) != 1:
         raise LayoutError(f"page {layout.number}: the layout ran to {len(document.pages)} pages — "
                           "a box is taller than the page; check the template's CSS")
-    page = document.pages[0]
-    _check_columns(page, layout, edition.grid)
-    links = _take_links(page, edition.grid)
-    pdf = document.write_pdf()
-    pdf = _place_pdf_ads(pdf, edition, layout)
-    path = out_dir / press_name(edition, layout.number)
-    atomic_write_bytes(path, pdf)
-    return RenderedPage(layout.number, path, links, ())
+    _check_columns(document.pages[0], layout, edition.grid)
+    return document
+
+
+def _press_colour(settings: PressSettings) -> dict[str, Any]:
+    """Render options that make the CMYK profile the PDF's output intent (colours written as
+    device-cmyk() stay DeviceCMYK; the profile says what they mean)."""
+    from weasyprint.css import ColorProfile
+
+    with open(settings.profile, "rb") as handle:
+        profile = ColorProfile(handle, settings.profile.name, "relative-colorimetric", ("c", "m", "y", "k"))
+    return {"color_profiles": {"device-cmyk": profile}, "output_intent": "device-cmyk"}
 
 
 def _check_columns(page: Any, layout: PageLayout, grid: Grid) -> None:
@@ -119,11 +199,12 @@ def _check_columns(page: Any, layout: PageLayout, grid: Grid) -> None:
                           "the measurements disagree with the page; report this as a gp-print bug")
 
 
-def _take_links(page: Any, grid: Grid) -> tuple[LinkArea, ...]:
-    """Lift gp-page: links off the page; return their rectangles in PDF points of the trimmed page."""
+def _take_links(page: Any, grid: Grid, *, bleed_mm: float) -> tuple[LinkArea, ...]:
+    """Lift gp-page: links off the page; return their rectangles in PDF points of the trimmed
+    page.  `bleed_mm` is the page's CSS bleed (where WeasyPrint's page coordinates start)."""
     found = []
     keep = []
-    bleed_px = grid.bleed_mm * PT_PER_MM * PX_PER_PT
+    bleed_px = bleed_mm * PT_PER_MM * PX_PER_PT
     height_px = grid.trim_height_mm * PT_PER_MM * PX_PER_PT
     for link in page.links:
         kind, target, rect, *_ = link
@@ -148,7 +229,9 @@ def _place_pdf_ads(pdf: bytes, edition: Edition, layout: PageLayout) -> bytes:
     from pypdf import PdfReader, PdfWriter, Transformation
 
     grid = edition.grid
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    reader = PdfReader(io.BytesIO(pdf))
+    writer = PdfWriter(clone_from=reader)
+    writer.pdf_header = reader.pdf_header  # keep the PDF version the PDF/X variant declares
     page = writer.pages[0]
     trim = page.trimbox
     for slot in pdf_ads:
@@ -161,6 +244,37 @@ def _place_pdf_ads(pdf: bytes, edition: Edition, layout: PageLayout) -> bytes:
         foot = float(trim.top) - (grid.top_margin_mm + grid.lines_mm(grid.depth_lines)) * PT_PER_MM
         op = Transformation().translate(-float(box.left), -float(box.bottom)).scale(scale, scale).translate(left, foot)
         page.merge_transformed_page(art, op)
+    _drop_unused_colour_spaces(page)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _drop_unused_colour_spaces(page: Any) -> None:
+    """PDF ads bring their own resources along (WeasyPrint declares Lab spaces it never uses):
+    keep only the colour spaces that the page or its forms and patterns draw with."""
+    resources = page["/Resources"].get_object()
+    spaces = resources.get("/ColorSpace")
+    if spaces is None:
+        return
+    drawn = [page.get_contents().get_data() if page.get_contents() is not None else b""]
+    seen: set[int] = set()
+
+    def collect(res: Any) -> None:
+        res = res.get_object() if res is not None else {}
+        for category in ("/XObject", "/Pattern"):
+            for ref in (res.get(category) or {}).values():
+                if getattr(ref, "idnum", None) in seen:
+                    continue
+                seen.add(getattr(ref, "idnum", id(ref)))
+                obj = ref.get_object()
+                if obj.get("/Subtype") != "/Image" and hasattr(obj, "get_data"):
+                    drawn.append(obj.get_data())
+                    collect(obj.get("/Resources"))
+
+    collect(resources)
+    used = b"\n".join(drawn)
+    spaces = spaces.get_object()
+    for name in list(spaces):
+        if not re.search(re.escape(name.encode()) + rb"(?![^\s/\[\]<>()])", used):
+            del spaces[name]
