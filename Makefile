@@ -11,12 +11,25 @@ OUT ?= out
 
 setup: system-deps $(VENV)/.installed
 
-# WeasyPrint needs Pango (and HarfBuzz, fontconfig) from the system; install them when missing.
+# WeasyPrint needs Pango (and HarfBuzz, fontconfig) from the system; preflight needs Ghostscript
+# (ink coverage; also run by every build); the press tests cross-check with poppler-utils
+# (pdfimages, pdffonts).  Install whatever is missing.  (ArgyllCMS is never needed: the colour
+# profile is in layouts/colour/.)
 system-deps:
 	@if ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0'; then \
 	  echo "installing Pango for WeasyPrint"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libfontconfig1 >/dev/null; \
+	fi
+	@if ! command -v gs >/dev/null || ! command -v pdfimages >/dev/null; then \
+	  echo "installing Ghostscript and poppler-utils for preflight"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    ghostscript poppler-utils >/dev/null; \
+	fi
+	@# The readers' site's browser tests drive Debian's Chromium with Playwright (never its own download).
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Chromium for the site's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 $(VENV)/.installed: pyproject.toml

@@ -61,7 +61,25 @@ def build(edition: Path, out_dir: Path, strict: bool) -> None:
         f"{len(placed)} of {len(plan.edition.stories)} stories placed, {len(plan.jumps)} jumps, "
         f"{len(result.warnings)} warnings, {result.seconds:.1f} s"
     )
-    click.echo(f"press pages in {out_dir}/, e-edition {result.eedition.name}")
+    click.echo(f"press pages in {out_dir}/ (preflight passed, plates.json), e-edition {result.eedition.name}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+def preflight(paths: tuple[Path, ...]) -> None:
+    """Check press PDFs as the printing plant does: PDF/X, boxes, fonts, colour, resolution, ink.
+
+    PATHS are PDF files or output folders (their press pages, …-P01.pdf …, are checked).
+    Prints a table per page; exits non-zero if any page fails."""
+    from gp_print.preflight import PreflightError
+    from gp_print.preflight import preflight as run_preflight
+
+    result = run_preflight(paths)
+    click.echo(result.table())
+    if not result.passed:
+        raise PreflightError(f"{len(result.failures)} of {len(result.pages)} page(s) failed preflight")
+    warned = sum(1 for p in result.pages if p.status.value == "warn")
+    click.echo(f"{len(result.pages)} page(s) passed preflight" + (f", {warned} with warnings" if warned else ""))
 
 
 @main.command()
@@ -93,6 +111,7 @@ def plan(edition: Path) -> None:
                 tag += f" (→ p{s.continues_on})"
             items.append(f"{tag} [{s.rect.columns}×{s.rect.lines}]")
         items += [f"AD {a.ad.advertiser} [{a.ad.columns}×{a.ad.height_cm:g}cm]" for a in page.ads]
+        items += [f"HOUSE AD {f.kind} [{f.rect.columns}×{f.rect.lines}]" for f in page.fillers]
         click.echo(f"{page.number:>4}  {page.plan.section:<9} {page.plan.template:<8} "
                    f"{page.fill_ratio(grid) * 100:5.1f}%  " + "; ".join(items))
     for story, reason in flatplan.unplaced:
@@ -127,12 +146,53 @@ def import_(file: Path, out_dir: Path, section: str, priority: int, byline: str 
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("proofs"),
               show_default=True)
 @click.option("--dpi", default=100.0, show_default=True, help="Resolution of the PNG pages.")
-def proof(edition: Path, out_dir: Path, dpi: float) -> None:
-    """Write a PNG of every page of EDITION and a contact sheet of the edition."""
+@click.option("--clean", is_flag=True, help="No marks: pages exactly as printed.")
+def proof(edition: Path, out_dir: Path, dpi: float, clean: bool) -> None:
+    """Write a PNG of every page of EDITION and a contact sheet; holes, house ads, overset and
+    jumps are marked on them unless --clean."""
     from gp_print.build import proof_edition
 
-    sheet = proof_edition(edition, out_dir, dpi=dpi, progress=_Bar("Proofing"))
+    sheet = proof_edition(edition, out_dir, dpi=dpi, marks=not clean, progress=_Bar("Proofing"))
     click.echo(f"proofs in {out_dir}/, contact sheet {sheet.name}")
+
+
+@main.command()
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True)
+@click.option("--pages", default=48, show_default=True, type=click.IntRange(4, 200))
+@click.option("--stories", default=120, show_default=True, type=click.IntRange(1, 2000))
+@click.option("--seed", default=7, show_default=True, type=int)
+def sample(out_dir: Path, pages: int, stories: int, seed: int) -> None:
+    """Write a synthetic edition (the same files for the same seed) for tests and benchmarks."""
+    from gp_print.synth import make_edition
+
+    if pages % 2:
+        raise click.BadParameter("a paper has an even number of pages", param_hint="--pages")
+    result = make_edition(out_dir, pages=pages, stories=stories, seed=seed)
+    click.echo(f"wrote {result.root}: {result.pages} pages, {result.stories} stories, {result.ads} ads")
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("-o", "--site", "site_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("site"),
+              show_default=True, help="The static site to add the edition to (created if needed).")
+@click.option("--base-url", default=None, help="Public URL of the site, for absolute links in the feeds.")
+def publish(out: Path, site_dir: Path, base_url: str | None) -> None:
+    """Publish the build in OUT (press PDFs, e-edition, edition.json) to the readers' static site."""
+    from gp_print.site import publish_edition
+
+    result = publish_edition(out, site_dir, base_url=base_url, progress=_Bar("Publishing"))
+    click.echo(f"{'replaced' if result.replaced else 'published'} {result.edition_dir}: {result.pages} pages, "
+               f"{result.stories} stories, {result.files} files, {result.bytes / 1e6:.1f} MB; archive {result.index}")
+
+
+@main.command()
+@click.argument("site", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port.")
+def serve(site: Path, port: int) -> None:
+    """Preview the static site SITE on http://127.0.0.1:PORT/ (this machine only)."""
+    from gp_print.serve import serve as run_server
+
+    run_server(site, port)
 
 
 def run() -> None:

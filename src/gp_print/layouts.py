@@ -9,6 +9,9 @@ import jinja2
 
 from gp_print.paths import FONTS_DIR, LAYOUTS_DIR
 
+# The stylesheets a story is set in, in cascade order; measurement uses exactly these.
+MEASURE_STYLESHEETS = ("css/fonts.css", "css/colour.css", "css/story.css")
+
 
 def page_link(number: int) -> str:
     """Href of a link to another page; turned into an internal link when the e-edition is assembled."""
@@ -32,10 +35,17 @@ def environment() -> jinja2.Environment:
 @cache
 def stylesheet_digest() -> str:
     """Hash of everything in layouts/ and fonts/: part of every measurement's cache key."""
-    digest = hashlib.sha256()
+    from gp_print import __version__
+    from gp_print.fetch import configure_fonts
+
+    configure_fonts()  # before WeasyPrint is imported, so fontconfig sees only fonts/
+    import weasyprint
+
+    digest = hashlib.sha256(f"gp-print {__version__} weasyprint {weasyprint.__version__}".encode())
     for folder in (LAYOUTS_DIR, FONTS_DIR):
         for path in sorted(folder.rglob("*")):
-            if path.is_file():
+            # The readers' site's own files (layouts/site/) do not change how a page is set.
+            if path.is_file() and not path.is_relative_to(LAYOUTS_DIR / "site"):
                 digest.update(str(path.relative_to(folder)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -18,9 +18,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from gp_print.cache import open_store
 from gp_print.fetch import configure_fonts, make_fetcher
-from gp_print.layouts import environment, stylesheet_digest
+from gp_print.layouts import MEASURE_STYLESHEETS, environment, stylesheet_digest
 from gp_print.model import PT_PER_MM, Edition, Grid, Paragraph, Story, StoryKind
+from gp_print.paths import LAYOUTS_DIR
 
 log = logging.getLogger("gp_print.measure")
 PX_PER_MM = 96 / 25.4
@@ -83,7 +85,7 @@ def runs_html(paragraph: Paragraph, start: int = 0, end: int | None = None, *, d
     if dropcap and start == 0:
         text = paragraph.text
         cut = next((i + 1 for i, ch in enumerate(text) if ch.isalnum()), 0)
-        if 0 < cut <= 3:
+        if 0 < cut <= 3 and (end is None or cut <= end):
             head = str(Markup.escape(text[:cut]))
             return Markup(f'<span class="initial">{head}</span>') + runs_html(paragraph, cut, end)
     out: list[str] = []
@@ -134,14 +136,17 @@ def line_offsets(text: str, lines: Sequence[str]) -> tuple[tuple[int, ...], tupl
 class Measurer:
     """Sets probes with WeasyPrint in batches and remembers every result by content."""
 
-    def __init__(self, edition: Edition) -> None:
+    def __init__(self, edition: Edition, *, use_disk_cache: bool = True) -> None:
         self.edition = edition
         self.grid: Grid = edition.grid
         self.env = environment()
         self.cache: dict[str, ProbeResult] = {}
         self.salt = stylesheet_digest()
+        self.store = open_store() if use_disk_cache else None
         self.renders = 0
         self._paragraphs: dict[tuple[str, bool], tuple[ParagraphMetrics, ...]] = {}
+        self._styles: list[Any] | None = None
+        self._font_config: Any = None
 
     # -- batching ---------------------------------------------------------------------------
 
@@ -152,8 +157,14 @@ class Measurer:
             key = self.salt + probe.key
             if key not in self.cache and key not in todo:
                 todo[key] = probe
+        if todo and self.store is not None:
+            for key, value in self.store.get_many(todo).items():
+                self.cache[key] = _result_from_json(value)
+                del todo[key]
         if todo:
             self._render(todo)
+            if self.store is not None:
+                self.store.put_many({k: _result_to_json(self.cache[k]) for k in todo})
         return [self.cache[self.salt + p.key] for p in probes]
 
     def _render(self, todo: dict[str, Probe]) -> None:
@@ -165,9 +176,18 @@ class Measurer:
         html = self.env.get_template("measure.html.j2").render(
             probes=[todo[k] for k in keys], leading_pt=self.grid.leading_pt, lang=self.edition.lang,
         )
+        if self._styles is None:
+            from weasyprint.text.fonts import FontConfiguration
+
+            fetcher = make_fetcher(self.edition.root)
+            self._font_config = FontConfiguration()
+            self._styles = [
+                weasyprint.CSS(filename=str(LAYOUTS_DIR / name), url_fetcher=fetcher, font_config=self._font_config)
+                for name in MEASURE_STYLESHEETS if (LAYOUTS_DIR / name).is_file()
+            ]
         document = weasyprint.HTML(
             string=html, base_url=str(self.env_root()) + "/", url_fetcher=make_fetcher(self.edition.root),
-        ).render()
+        ).render(stylesheets=self._styles, font_config=self._font_config)
         self.renders += 1
         heights: dict[int, float] = {}
         overflow: dict[int, bool] = {}
@@ -207,8 +227,10 @@ class Measurer:
     # -- story parts ------------------------------------------------------------------------
 
     def body_probe(self, story: Story, paragraphs: Sequence[Paragraph], *, dropcap: bool) -> Probe:
+        """The story's body as one galley; with a drop cap only the opening paragraph differs,
+        so only that one is set."""
         parts = []
-        for i, para in enumerate(paragraphs):
+        for i, para in enumerate(paragraphs[:1] if dropcap else paragraphs):
             classes = paragraph_classes(story, i, paragraphs, dropcap=dropcap)
             html = runs_html(para, dropcap="dropcap" in classes.split())
             parts.append(f'<p class="{classes}" data-m="{i}">{html}</p>')
@@ -225,7 +247,7 @@ class Measurer:
         results = self.measure(p for *_, p in wanted)
         for (story, paras, dropcap, _), result in zip(wanted, results, strict=True):
             metrics = []
-            for i, para in enumerate(paras):
+            for i, para in enumerate(paras[:1] if dropcap else paras):
                 set_lines = result.lines.get(str(i), ())
                 found = line_offsets(para.text, set_lines)
                 if found is None:
@@ -236,6 +258,9 @@ class Measurer:
                     hyphenated=found[1] if found else tuple(False for _ in set_lines),
                     crosshead=para.crosshead,
                 ))
+            if dropcap:
+                plain = self._paragraphs[(story.slug, False)]
+                metrics += plain[1:]
             self._paragraphs[(story.slug, dropcap)] = tuple(metrics)
 
     def body(self, story: Story, *, dropcap: bool) -> tuple[ParagraphMetrics, ...]:
@@ -280,6 +305,16 @@ def _probe_boxes(root: Any, boxes: Any) -> Iterable[Any]:
             ident = box.element.get("id") or ""
             if ident.startswith("probe-") and box.element_tag == "div":
                 yield box
+
+
+def _result_to_json(result: ProbeResult) -> dict[str, object]:
+    return {"h": result.height_mm, "l": {k: list(v) for k, v in result.lines.items()}, "o": result.overflow}
+
+
+def _result_from_json(value: dict[str, Any]) -> ProbeResult:
+    lines = {k: tuple(v) for k, v in value["l"].items()}
+    return ProbeResult(height_mm=float(value["h"]), lines=lines, overflow=bool(value["o"]),
+                       line_counts={k: len(v) for k, v in lines.items()})
 
 
 def mm_to_pt(mm: float) -> float:

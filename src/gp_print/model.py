@@ -280,6 +280,9 @@ class StorySlot:
     continued_from: int | None = None
     continues_on: int | None = None
     slack_lines: int = 0
+    overset_lines: int = 0
+    pull_quote: str = ""
+    pull_quote_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -297,6 +300,14 @@ class Teaser:
 
 
 @dataclass(frozen=True)
+class Filler:
+    """A house ad (the paper's own promotion) set in space no story could fill."""
+
+    rect: Rect
+    kind: str
+
+
+@dataclass(frozen=True)
 class PageLayout:
     plan: PagePlan
     stories: tuple[StorySlot, ...]
@@ -304,6 +315,7 @@ class PageLayout:
     teasers: tuple[Teaser, ...]
     top_line: int
     holes: tuple[Rect, ...]
+    fillers: tuple[Filler, ...] = ()
 
     @property
     def number(self) -> int:
@@ -322,6 +334,7 @@ class Flatplan:
     jumps: tuple[Jump, ...]
     unplaced: tuple[tuple[Story, str], ...]
     warnings: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
     def page_of(self, slug: str) -> int | None:
         for page in self.pages:
@@ -348,6 +361,8 @@ class RenderedPage:
     press_pdf: Path
     links: tuple[LinkArea, ...]
     story_areas: tuple[tuple[str, tuple[float, float, float, float]], ...]
+    #: The same page for the e-edition (sRGB, trimmed); an intermediate in the staging folder.
+    screen_pdf: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -357,3 +372,5 @@ class BuildResult:
     eedition: Path
     warnings: tuple[str, ...]
     seconds: float
+    #: plates.json: every press page with its size, sha256, colour/mono and preflight result.
+    plates: Path | None = None

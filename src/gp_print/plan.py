@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -23,6 +24,7 @@ from gp_print.model import (
     AdSlot,
     ColumnText,
     Edition,
+    Filler,
     Flatplan,
     Grid,
     Jump,
@@ -43,10 +45,21 @@ log = logging.getLogger("gp_print.plan")
 
 GAP = 1  # grid lines between stacked stories (a hairline rule runs through it)
 MIN_JUMP_LINES = 4
+MIN_GOOD_JUMP_LINES = 15
 MIN_STACK_LINES = 14
+MIN_FOLLOW_LINES = 9  # a story set at natural depth must leave at least this for the next one
+FILLER_MIN_LINES = 6  # holes this deep get a house ad; shallower ones stay white and are reported
+MAX_HEAD_PAD_LINES = 5  # at most this much extra white under a headline to fill a stack
+MIN_PHOTO_PPI = 150  # a picture is never enlarged below this effective resolution
+# House ads by section (templates in layouts/partials/house-ads.html.j2); "" is the default.
+HOUSE_ADS: dict[str, tuple[str, ...]] = {
+    "opinion": ("letters", "eedition"),
+    "sport": ("results", "subscribe"),
+    "": ("eedition", "subscribe", "photo-sales"),
+}
 
 HEADLINE_SIZES: dict[str, tuple[tuple[float, ...], int]] = {
-    "front-lead": ((84, 78, 72, 66, 60, 54, 48), 3),
+    "front-lead": ((84, 78, 72, 66, 60, 54, 48), 2),
     "lead": ((60, 54, 48, 44, 40, 36, 32), 3),
     "second": ((36, 33, 30, 27, 24, 22), 3),
     "minor": ((26, 24, 22, 20, 18, 16), 4),
@@ -201,14 +214,25 @@ class Planner:
         self.grid: Grid = edition.grid
         self.m = measurer
         self.warnings: list[str] = []
+        self.notes: list[str] = []
         self.specs = template_specs()
         self._natural: dict[tuple[str, int, str, Cursor, int | None], int] = {}
+        self._candidates: dict[tuple[object, ...], list[Candidate]] = {}
+        self._heads: dict[tuple[object, ...], tuple[float, int]] = {}
+        self._blocks: dict[tuple[object, ...], int] = {}
 
     # -- measured parts ---------------------------------------------------------------------
 
     def headline(self, story: Story, rank: str, columns: int, show_standfirst: bool,
                  continued_from: int | None) -> tuple[float, int]:
         """Largest headline size for the rank that fits the width in its line limit."""
+        key = (story.slug, rank, columns, show_standfirst, continued_from)
+        if key not in self._heads:
+            self._heads[key] = self._headline(story, rank, columns, show_standfirst, continued_from)
+        return self._heads[key]
+
+    def _headline(self, story: Story, rank: str, columns: int, show_standfirst: bool,
+                  continued_from: int | None) -> tuple[float, int]:
         sizes, max_lines = HEADLINE_SIZES.get(rank, HEADLINE_SIZES["minor"])
         width = self.grid.span_mm(columns)
         probes = [self.m.head_probe(story, width, s, show_standfirst, continued_from, rank) for s in sizes]
@@ -223,15 +247,52 @@ class Planner:
             self.warnings.append(f"{story.slug}: headline does not fit {columns} column(s) even at {sizes[chosen]}pt")
         return sizes[chosen], self.m.lines_for(result.height_mm, slack_mm=1.6)
 
-    def caption_lines(self, photo: Photo, columns: int) -> int:
-        probe = self.m.block_probe("caption", self.grid.span_mm(columns), photo)
-        (result,) = self.m.measure([probe])
-        return self.m.lines_for(result.height_mm, slack_mm=0.4)
+    def prefetch(self, pendings: Sequence[Pending], columns: int, rank_of: Callable[[Pending], str]) -> None:
+        """Measure, in one WeasyPrint render, the headline blocks and captions a search over
+        these stories at this width will ask for (one render per probe would cost far more)."""
+        probes = []
+        for pending in pendings:
+            story, cont = pending.story, pending.from_page
+            rank = "jump" if cont is not None else rank_of(pending)
+            standfirst = self._shows_standfirst(story, rank)
+            if (story.slug, rank, columns, standfirst, cont) not in self._heads:
+                sizes, _ = HEADLINE_SIZES.get(rank, HEADLINE_SIZES["minor"])
+                probes += [self.m.head_probe(story, self.grid.span_mm(columns), size, standfirst, cont, rank)
+                           for size in sizes]
+            if story.photos and cont is None:
+                photo = story.photos[0]
+                probes += [self.m.block_probe("caption", self.grid.span_mm(c), photo)
+                           for c in range(1, columns + 1)
+                           if ("caption", photo.file, photo.caption, photo.credit, c) not in self._blocks]
+        if probes:
+            self.m.measure(probes)
 
-    def pullquote_lines(self, story: Story) -> int:
-        probe = self.m.block_probe("pullquote", self.grid.column_width_mm, story)
-        (result,) = self.m.measure([probe])
-        return self.m.lines_for(result.height_mm, slack_mm=self.grid.leading_mm * 0.6)
+    @staticmethod
+    def _shows_standfirst(story: Story, rank: str) -> bool:
+        return bool(story.standfirst) and rank in ("front-lead", "lead", "second", "comment")
+
+    def caption_lines(self, photo: Photo, columns: int) -> int:
+        key = ("caption", photo.file, photo.caption, photo.credit, columns)
+        if key not in self._blocks:
+            probe = self.m.block_probe("caption", self.grid.span_mm(columns), photo)
+            (result,) = self.m.measure([probe])
+            self._blocks[key] = self.m.lines_for(result.height_mm, slack_mm=0.4)
+        return self._blocks[key]
+
+    def pullquote_lines(self, text: str, by: str) -> int:
+        key = ("pullquote", text, by)
+        if key not in self._blocks:
+            probe = self.m.block_probe("pullquote", self.grid.column_width_mm, text, by)
+            (result,) = self.m.measure([probe])
+            self._blocks[key] = self.m.lines_for(result.height_mm, slack_mm=self.grid.leading_mm * 0.6)
+        return self._blocks[key]
+
+    def sharp_enough(self, photo: Photo, columns: int, lines: int) -> bool:
+        """Whether the picture keeps the print resolution (MIN_PHOTO_PPI) when it fills a frame
+        this size (object-fit: cover scales it to the frame's larger demand)."""
+        width_in = self.grid.span_mm(columns) / 25.4
+        height_in = self.grid.lines_mm(lines) / 25.4
+        return photo.width_px / width_in >= MIN_PHOTO_PPI and photo.height_px / height_in >= MIN_PHOTO_PPI
 
     def photo_natural_lines(self, photo: Photo, columns: int) -> int:
         return max(4, round(self.grid.span_mm(columns) * photo.aspect / self.grid.leading_mm))
@@ -241,29 +302,58 @@ class Planner:
     def candidates(self, story: Story, rect: Rect, rank: str, *, start: Cursor = Cursor(),
                    continued_from: int | None = None, can_jump: bool, natural_only: bool = False,
                    ) -> list[Candidate]:
+        """Every way to set the story in a box of this size, best first.  The page search asks
+        for the same sizes again and again, so shapes are worked out once at the origin and
+        moved to where they are wanted."""
+        key = (story.slug, rect.columns, rect.lines, rank, start, continued_from, can_jump, natural_only)
+        found = self._candidates.get(key)
+        if found is None:
+            found = self._candidates_at_origin(story, Rect(0, rect.columns, 0, rect.lines), rank, start=start,
+                                               continued_from=continued_from, can_jump=can_jump,
+                                               natural_only=natural_only)
+            self._candidates[key] = found
+        if rect.column == 0 and rect.line == 0:
+            return found
+        return [_shift(c, rect) for c in found]
+
+    def best(self, story: Story, rect: Rect, rank: str, *, accept: Callable[[Candidate], bool] = lambda c: True,
+             start: Cursor = Cursor(), continued_from: int | None = None, can_jump: bool) -> Candidate | None:
+        """The best shape `accept` allows, placed at `rect` (only it is moved there)."""
+        for cand in self.candidates(story, Rect(0, rect.columns, 0, rect.lines), rank, start=start,
+                                    continued_from=continued_from, can_jump=can_jump):
+            if accept(cand):
+                return _shift(cand, rect)
+        return None
+
+    def _candidates_at_origin(self, story: Story, rect: Rect, rank: str, *, start: Cursor,
+                              continued_from: int | None, can_jump: bool, natural_only: bool,
+                              ) -> list[Candidate]:
         cont = continued_from is not None
         dropcap = rank in ("front-lead", "lead") and not cont and story.kind is StoryKind.STORY
         metrics = self.m.body(story, dropcap=dropcap)
         head_rank = "jump" if cont else rank
-        show_standfirst = bool(story.standfirst) and rank in ("front-lead", "lead", "second", "comment")
+        show_standfirst = self._shows_standfirst(story, rank)
         size, head_lines = self.headline(story, head_rank, rect.columns, show_standfirst, continued_from)
         w, h = rect.columns, rect.lines
         photo = story.photos[0] if story.photos and not cont else None
         photo_opts: list[tuple[int, int, int] | None] = [None]
         if photo is not None:
-            widths = sorted({w, max(1, w - 1), max(1, w - 2), max(1, (w + 1) // 2)}, reverse=True)
-            if w >= 5:
-                widths = [c for c in widths if c >= 3]
+            # Wide pictures first; a small original still gets the widest frame it prints sharp in.
+            widths = [c for c in range(w, 0, -1) if self.sharp_enough(photo, c, 1)][:5]
             for pw in widths:
+                if not self.sharp_enough(photo, pw, 1):
+                    continue
                 natural = self.photo_natural_lines(photo, pw)
                 cap_lines = self.caption_lines(photo, pw)
                 lo, hi = max(6, int(natural * 0.62)), int(natural * 1.6) + 1
-                heights = [natural] if natural_only else range(lo, hi + 1)
+                heights = [natural] if natural_only else range(lo, hi + 1, 2)
                 for ph in heights:
-                    photo_opts.append((pw, ph, cap_lines))
+                    if self.sharp_enough(photo, pw, ph):
+                        photo_opts.append((pw, ph, cap_lines))
         pq_opts = [0]
-        if story.pull_quote and not cont and w >= 2 and rank not in ("brief", "letter"):
-            pq_opts.append(self.pullquote_lines(story))
+        quote = pull_quote_for(story)
+        if quote and not cont and w >= 2 and rank not in ("brief", "letter"):
+            pq_opts.append(self.pullquote_lines(*quote))
         results: list[Candidate] = []
         for popt, pq in itertools.product(photo_opts, pq_opts):
             starts = [head_lines] * w
@@ -292,7 +382,9 @@ class Planner:
                     jump_caps[-1] -= 1
                     mk = make_up(metrics, jump_caps, start, dropcap=dropcap)
                     overflow = mk.remaining_lines
-                    penalty = 500.0 if overflow >= MIN_JUMP_LINES else 5_000.0
+                    # A jump is for a long story: a short turn is worse than a smaller picture.
+                    penalty = 500.0 if overflow >= MIN_GOOD_JUMP_LINES else 2_500.0 if overflow >= MIN_JUMP_LINES \
+                        else 5_000.0
                     caps = jump_caps
                     jumps = True
             else:
@@ -305,7 +397,7 @@ class Planner:
                 natural = self.photo_natural_lines(photo, popt[0]) if photo else 0
                 score += abs(popt[1] - natural) * 0.8 + (w - popt[0]) * 2
             elif photo is not None:
-                score += 60
+                score += 400 if rank in ("front-lead", "lead") else 60
             if pq:
                 score += 4
             placement = None
@@ -316,6 +408,7 @@ class Planner:
             slot = StorySlot(
                 story=story, rect=rect, rank=rank, headline_pt=size, head_lines=head_lines, photo=placement,
                 columns=(), show_standfirst=show_standfirst, show_pull_quote=bool(pq),
+                pull_quote=quote[0] if pq and quote else "", pull_quote_by=quote[1] if pq and quote else "",
                 continued_from=continued_from, slack_lines=slack,
             )
             geometry = Geometry(tuple(starts), tuple(caps), pq_col, pq, dropcap)
@@ -336,11 +429,15 @@ class Planner:
         metrics = self.m.body(story, dropcap=False)
         body = remaining_lines(metrics, start)
         lo = max(8, body // columns)
-        for h in range(lo, lo + 160):
-            found = self.candidates(story, Rect(0, columns, 0, h), rank, start=start,
-                                    continued_from=continued_from, can_jump=False, natural_only=True)
-            if found and found[0].overflow == 0 and found[0].slack <= columns:
-                return h
+        # A story with a picture is measured with it: its natural depth is the one that shows it.
+        wants_photo = bool(story.photos) and continued_from is None
+        for need_photo in ((True, False) if wants_photo else (False,)):
+            for h in range(lo, lo + 160):
+                found = self.candidates(story, Rect(0, columns, 0, h), rank, start=start,
+                                        continued_from=continued_from, can_jump=False, natural_only=True)
+                if any(c.overflow == 0 and c.slack <= columns and (c.slot.photo is not None or not need_photo)
+                       for c in found):
+                    return h
         return lo + 160
 
     def finish(self, cand: Candidate) -> StorySlot:
@@ -395,6 +492,43 @@ class Planner:
         )
 
 
+_QUOTED = re.compile(r"“([^”]{30,220})[,.]?”")
+
+
+@cache
+def pull_quote_for(story: Story) -> tuple[str, str] | None:
+    """The desk's pull quote, else the longest short direct quotation in the body.  A pull
+    quote is always the story's own words, so it can be taken verbatim from the copy."""
+    if story.pull_quote:
+        return story.pull_quote, story.pull_quote_by
+    found = [m.group(1).strip().rstrip(",.") for p in story.body for m in _QUOTED.finditer(p.text)]
+    found = [q for q in found if 6 <= len(q.split()) <= 28]
+    if not found:
+        return None
+    return max(found, key=lambda q: (len(q), q)), ""
+
+
+def _end_of(slot: StorySlot) -> Cursor:
+    """Where the slot's text stops in its story's body."""
+    for column in reversed(slot.columns):
+        if column.pieces:
+            last = column.pieces[-1]
+            if last.continues:
+                return Cursor(last.index, last.first_line + last.lines)
+            return Cursor(last.index + 1, 0)
+    return Cursor()
+
+
+def _shift(cand: Candidate, rect: Rect) -> Candidate:
+    """The same shape, placed at `rect`'s position."""
+    slot = cand.slot
+    photo = slot.photo
+    if photo is not None:
+        photo = replace(photo, rect=replace(photo.rect, column=photo.rect.column + rect.column,
+                                            line=photo.rect.line + rect.line))
+    return replace(cand, slot=replace(slot, rect=rect, photo=photo))
+
+
 # ----------------------------------------------------------------------------- pages
 
 
@@ -407,16 +541,18 @@ class Pending:
     from_page: int | None = None
 
 
-def stack_patterns(columns: int, preferred: tuple[int, ...]) -> list[tuple[int, ...]]:
-    """Every way to divide the columns into stacks of 2–4 (and 1 beside an ad), best first."""
-    out: list[tuple[int, ...]] = []
-    for n in range(1, columns + 1):
-        for parts in itertools.product(range(1, columns + 1), repeat=n):
-            if sum(parts) == columns and all(1 <= p <= 5 for p in parts):
-                out.append(parts)
+@cache
+def stack_patterns(columns: int, preferred: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """Every way to divide the columns into stacks of 1–5, best first."""
+    def compositions(left: int) -> list[tuple[int, ...]]:
+        if left == 0:
+            return [()]
+        return [(first, *rest) for first in range(1, min(5, left) + 1) for rest in compositions(left - first)]
+
+    out = compositions(columns)
     out.sort(key=lambda p: (p != preferred, sum(1 for x in p if x < 2), abs(len(p) - len(preferred)),
-                            max(p) - min(p)))
-    return out
+                            max(p) - min(p), p))
+    return tuple(out)
 
 
 def ad_rects(ads: Sequence[Ad], grid: Grid) -> list[AdSlot]:
@@ -448,44 +584,56 @@ def plan_edition(edition: Edition, measurer: Measurer | None = None) -> Flatplan
     continuations: dict[str, list[Pending]] = {}
     layouts: list[PageLayout] = []
     jumps: list[Jump] = []
-    front_taken: set[str] = set()
+    # Front-page candidates are the front's, not their section's, when the edition has a front.
+    has_front = any(p.template == "front" for p in edition.pages)
+    front_taken: set[str] = {s.slug for s in edition.stories if s.front} if has_front else set()
 
     assigned = _share_out(planner, edition, queues, front_taken)
-    for page in edition.pages:
+    for page in [p for p in edition.pages if p.template == "front"]:
         spec = planner.specs[page.template]
         ads = ad_rects([a for a in edition.ads if a.page == page.number], grid)
-        later_in_section = [n for n in pages_by_section[page.section] if n > page.number]
-        can_jump = bool(later_in_section)
-        if page.template == "front":
-            fronts = [p for p in queues.get(page.section, []) if p.story.front]
-            others = [p for q in queues.values() for p in q if p.story.front and p not in fronts]
-            queue = fronts + others
-            for p in queue:
-                front_taken.add(p.story.slug)
-            for q in queues.values():
-                q[:] = [p for p in q if p.story.slug not in front_taken]
-            jump_section = page.section
-        else:
-            mine = [p for p in queues.get(page.section, [])
-                    if assigned.get(p.story.slug, page.number) <= page.number]
-            later = [p for p in queues.get(page.section, []) if p not in mine]
-            queue = continuations.pop(page.section, []) + mine + later
-            jump_section = page.section
+        can_jump = any(n > page.number for n in pages_by_section[page.section])
+        fronts = [p for p in queues.get(page.section, []) if p.story.front]
+        others = [p for q in queues.values() for p in q if p.story.front and p not in fronts]
+        queue = fronts + others
+        for q in queues.values():
+            q[:] = [p for p in q if p.story.slug not in front_taken]
         layout, leftover, jumped = _layout_page(planner, page, spec, ads, queue, can_jump)
         layouts.append(layout)
-        # Jumped remainders continue on the next page of the section.
         for pending in jumped:
-            continuations.setdefault(jump_section, []).append(pending)
-        if page.template == "front":
-            # Front candidates that found no room go back to their sections' queues.
-            for p in leftover:
-                queues.setdefault(p.story.section, []).insert(0, p)
-        else:
-            fresh = [p for p in leftover if p.from_page is None]
-            carried = [p for p in leftover if p.from_page is not None]
-            queues[page.section] = fresh
-            if carried:
-                continuations.setdefault(page.section, [])[:0] = carried
+            continuations.setdefault(pending.story.section, []).append(pending)
+        # Front candidates that found no room go back to their sections' queues.
+        for p in leftover:
+            queues.setdefault(p.story.section, []).insert(0, p)
+
+    sections = list(dict.fromkeys(p.section for p in edition.pages if p.template != "front"))
+    for section in sections:
+        pages = [p for p in edition.pages if p.section == section and p.template != "front"]
+        carried = continuations.pop(section, [])
+        queue = queues.get(section, [])
+        mark = len(planner.warnings), len(planner.notes)
+        run = _plan_section(planner, pages, queue, carried, assigned)
+        if run.held and any(layout.fillers for layout in run.layouts):
+            # Repair: stories were held over while house ads filled space.  Try again with the
+            # held stories first in the queue; keep whichever run holds fewer over.
+            first_try = run, planner.warnings[mark[0]:], planner.notes[mark[1]:]
+            del planner.warnings[mark[0]:], planner.notes[mark[1]:]
+            held = {p.story.slug for p in run.held}
+            boosted = [p for p in queue if p.story.slug in held] + [p for p in queue if p.story.slug not in held]
+            retry = _plan_section(planner, pages, boosted, carried,
+                                  {k: v for k, v in assigned.items() if k not in held})
+            if len(retry.held) >= len(run.held):
+                del planner.warnings[mark[0]:], planner.notes[mark[1]:]
+                run, warnings, notes = first_try
+                planner.warnings.extend(warnings)
+                planner.notes.extend(notes)
+            else:
+                run = retry
+        layouts.extend(run.layouts)
+        queues[section] = run.held
+        if run.carried:
+            continuations[section] = run.carried
+    layouts.sort(key=lambda layout: layout.number)
 
     # Resolve jump targets: every continuation placed names its origin page.
     slots_by_key: dict[tuple[str, int], int] = {}
@@ -505,7 +653,8 @@ def plan_edition(edition: Edition, measurer: Measurer | None = None) -> Flatplan
                     planner.warnings.append(
                         f"overset: '{slot.story.slug}' on page {layout.number} jumps but no later page had room "
                         "for its continuation — cut the story or free space in its section")
-                    slot = replace(slot, continues_on=None)
+                    left = remaining_lines(m.body(slot.story, dropcap=False), _end_of(slot))
+                    slot = replace(slot, continues_on=None, overset_lines=left)
                 else:
                     slot = replace(slot, continues_on=target)
                     jumps.append(Jump(slot.story.slug, layout.number, target))
@@ -525,44 +674,63 @@ def plan_edition(edition: Edition, measurer: Measurer | None = None) -> Flatplan
         planner.warnings.append(f"unplaced: '{story.slug}' — {reason}")
 
     resolved = _add_teasers(resolved, edition)
-    return Flatplan(edition, tuple(resolved), tuple(jumps), tuple(unplaced), tuple(planner.warnings))
+    return Flatplan(edition, tuple(resolved), tuple(jumps), tuple(unplaced), tuple(planner.warnings),
+                    tuple(planner.notes))
+
+
+@dataclass(frozen=True)
+class _SectionRun:
+    layouts: list[PageLayout]
+    held: list[Pending]
+    carried: list[Pending]
+
+
+def _plan_section(planner: Planner, pages: list[PagePlan], queue: list[Pending], carried: list[Pending],
+                  assigned: dict[str, int]) -> _SectionRun:
+    """Make up one section's pages in order; jumps continue on the section's later pages."""
+    grid = planner.grid
+    layouts: list[PageLayout] = []
+    queue = list(queue)
+    continuations = list(carried)
+    for page in pages:
+        spec = planner.specs[page.template]
+        ads = ad_rects([a for a in planner.edition.ads if a.page == page.number], grid)
+        can_jump = any(p.number > page.number for p in pages)
+        mine = [p for p in queue if assigned.get(p.story.slug, page.number) <= page.number]
+        later = [p for p in queue if p not in mine]
+        layout, leftover, jumped = _layout_page(planner, page, spec, ads, continuations + mine + later, can_jump)
+        layouts.append(layout)
+        queue = [p for p in leftover if p.from_page is None]
+        continuations = [p for p in leftover if p.from_page is not None] + jumped
+    return _SectionRun(layouts, queue, continuations)
 
 
 def _share_out(planner: Planner, edition: Edition, queues: dict[str, list[Pending]],
                front_taken: set[str]) -> dict[str, int]:
     """Share each section's stories out over its pages before make-up, so copy is spread
     across the section instead of piling onto its first pages: each page gets a lead in
-    priority order, then every further story goes to the page with the most room left."""
+    priority order (the back page first: it carries the section's top story, as a tabloid's
+    sport back page does), then every further story goes to the page with the most room left."""
     grid = planner.grid
     assigned: dict[str, int] = {}
-    front_sections = {p.section for p in edition.pages if p.template == "front"}
     for section, queue in queues.items():
-        pages = [p for p in edition.pages if p.section == section and p.template != "front"]
-        if not pages:
-            continue
+        pages = sorted((p for p in edition.pages if p.section == section and p.template != "front"),
+                       key=lambda p: (p.template != "back", p.number))
         room: dict[int, float] = {}
         for p in pages:
-            spec = planner.specs[p.template]
-            area = grid.columns * (grid.depth_lines - spec.top_lines)
+            area = grid.columns * (grid.depth_lines - planner.specs[p.template].top_lines)
             for ad in ad_rects([a for a in edition.ads if a.page == p.number], grid):
                 area -= ad.rect.columns * (ad.rect.lines + GAP)
             room[p.number] = float(area)
-        stories = [q.story for q in queue if q.story.slug not in front_taken or section not in front_sections]
-        stories = [s for s in stories if s.slug not in front_taken]
+        stories = [q.story for q in queue if q.story.slug not in front_taken]
+        planner.prefetch([Pending(s) for s in stories], 3, lambda p: "second")
         for i, story in enumerate(stories):
-            demand = planner.natural_lines(story, 3, "second") * 3 + GAP * 3
-            if i < len(pages):
-                number = pages[i].number
-            else:
-                number = max(room, key=lambda n: (room[n] / max(1.0, _page_area(planner, n)), -n))
+            if not pages:
+                break
+            number = pages[i].number if i < len(pages) else max(room, key=lambda n: (room[n], -n))
             assigned[story.slug] = number
-            room[number] -= demand
+            room[number] -= planner.natural_lines(story, 3, "second") * 3 + GAP * 3
     return assigned
-
-
-def _page_area(planner: Planner, number: int) -> float:
-    grid = planner.grid
-    return float(grid.columns * grid.depth_lines)
 
 
 def _add_teasers(layouts: list[PageLayout], edition: Edition) -> list[PageLayout]:
@@ -598,95 +766,198 @@ def _rank_for(story: Story, columns: int, first_in_stack: bool) -> str:
     return "second" if columns >= 3 and first_in_stack else "minor"
 
 
+@dataclass
+class _Attempt:
+    """One way of making up a page, with what it cost."""
+
+    slots: list[StorySlot]
+    holes: list[Rect]
+    fillers: list[Filler]
+    queue: list[Pending]
+    jumped: list[Pending]
+    warnings: list[str]
+    notes: list[str]
+    cost: float = 0.0
+
+
 def _layout_page(planner: Planner, page: PagePlan, spec: TemplateSpec, ads: list[AdSlot],
                  queue: list[Pending], can_jump: bool) -> tuple[PageLayout, list[Pending], list[Pending]]:
+    """Make up one page: try a few lead depths and stack divisions, keep the best."""
     grid = planner.grid
-    depth = grid.depth_lines
     top = spec.top_lines
-    bottoms = [depth] * grid.columns
+    bottoms = [grid.depth_lines] * grid.columns
     for ad in ads:
         for c in range(ad.rect.column, ad.rect.column + ad.rect.columns):
             bottoms[c] = min(bottoms[c], ad.rect.line - GAP)
-    queue = list(queue)
-    slots: list[StorySlot] = []
-    jumped: list[Pending] = []
-    holes: list[Rect] = []
+    edges = {ad.rect.column for ad in ads} | {ad.rect.column + ad.rect.columns for ad in ads}
+    edges -= {0, grid.columns}
+    patterns = [p for p in stack_patterns(grid.columns, spec.stacks)
+                if edges <= set(itertools.accumulate(p[:-1])) and all(w >= 2 for w in p)][:4] or [spec.stacks]
+
+    fresh = [p for p in queue if p.from_page is None]
+    lead = fresh[0] if spec.lead and fresh else None
+    lead_heights: list[int | None] = [None]
+    lo = 0
+    if lead is not None:
+        avail = min(bottoms) - top
+        lo, hi = (int(avail * f) for f in spec.lead_share)
+        natural = planner.natural_lines(lead.story, grid.columns, spec.lead_rank)
+        if len(queue) == 1:
+            lead_heights = [avail]
+        else:
+            if not can_jump:
+                hi = max(hi, min(natural, avail - MIN_STACK_LINES - GAP))
+            # Also the lead at its full natural depth, picture and all, if the page has room for it.
+            full = min(natural, avail - MIN_STACK_LINES - GAP)
+            lead_heights = list(sorted({max(lo, min(hi, natural)), lo, (lo + hi) // 2, max(lo, full)}))
+    if lead is not None and lead.story.photos:
+        # Depths at which the lead can show its picture, when there are any.
+        pictured = [h for h in lead_heights if h is not None and planner.best(
+            lead.story, Rect(0, grid.columns, top, h), spec.lead_rank, can_jump=can_jump,
+            accept=lambda c: c.slot.photo is not None) is not None]
+        lead_heights = list(pictured) or lead_heights
+    options: list[tuple[Pending | None, int | None]] = [(lead, h) for h in lead_heights]
+    if lead is not None and not can_jump and len(fresh) > 2:
+        # On a section's last page nothing can jump: also try leading with the next story.
+        other = fresh[1]
+        natural = planner.natural_lines(other.story, grid.columns, spec.lead_rank)
+        options.append((other, max(lo, min(natural, min(bottoms) - top - MIN_STACK_LINES - GAP))))
+    best: _Attempt | None = None
+    for lead_option, lead_height in options:
+        for pattern in patterns:
+            attempt = _attempt(planner, page, spec, queue, can_jump, bottoms, lead_option, lead_height, pattern)
+            if best is None or attempt.cost < best.cost:
+                best = attempt
+    assert best is not None
+    planner.warnings.extend(best.warnings)
+    planner.notes.extend(best.notes)
+    layout = PageLayout(plan=page, stories=tuple(best.slots), ads=tuple(ads), teasers=(), top_line=top,
+                        holes=tuple(best.holes), fillers=tuple(best.fillers))
+    return layout, best.queue, best.jumped
+
+
+def _attempt(planner: Planner, page: PagePlan, spec: TemplateSpec, queue_in: list[Pending], can_jump: bool,
+             bottoms: list[int], lead: Pending | None, lead_height: int | None,
+             pattern: tuple[int, ...]) -> _Attempt:
+    grid = planner.grid
+    top = spec.top_lines
+    att = _Attempt([], [], [], list(queue_in), [], [], [])
+    own = {p.story.slug for p in queue_in[:]}
 
     def place(cand: Candidate, pending: Pending) -> None:
         slot = planner.finish(cand)
         if cand.overflow and cand.jumps:
             slot = replace(slot, continues_on=-1)
-            jumped.append(Pending(pending.story, cand.end, page.number))
+            att.jumped.append(Pending(pending.story, cand.end, page.number))
+            att.cost += 150
         elif cand.overflow:
-            planner.warnings.append(
+            slot = replace(slot, overset_lines=cand.overflow)
+            att.warnings.append(
                 f"overset: '{pending.story.slug}' on page {page.number} is overset by {cand.overflow} lines "
                 "— cut the story or give it a bigger slot")
-        slots.append(slot)
+            att.cost += 2000 + cand.overflow * 20
+        att.cost += cand.slack * 3  # white at the feet of a story's columns
+        if pending.story.photos and pending.from_page is None and slot.photo is None:
+            # A story's picture left out is a loss a reader sees, most of all on a lead.
+            att.cost += 300 if slot.rank in ("front-lead", "lead") else 30
+        att.slots.append(slot)
+        att.queue.remove(pending)
 
     lead_bottom = top
-    # The lead: the first fresh story, across the whole page.
-    fresh = [p for p in queue if p.from_page is None]
-    if spec.lead and fresh:
-        pending = fresh[0]
-        queue.remove(pending)
-        avail = min(bottoms) - top
-        lo, hi = (int(avail * s) for s in spec.lead_share)
-        if not queue:
-            lo = hi = avail
-        natural = planner.natural_lines(pending.story, grid.columns, spec.lead_rank)
-        if not can_jump:
-            hi = max(hi, min(natural, avail - (MIN_STACK_LINES + GAP if queue else 0)))
-        height = max(lo, min(hi, natural))
-        rect = Rect(0, grid.columns, top, height)
-        cands = planner.candidates(pending.story, rect, spec.lead_rank, can_jump=can_jump)
-        if cands:
-            place(cands[0], pending)
-            lead_bottom = top + height + GAP
-        else:
-            queue.insert(0, pending)
+    if lead is not None and lead_height is not None:
+        rect = Rect(0, grid.columns, top, lead_height)
+        # A lead shows its picture: take a shape without it only when none with it exists.
+        photos = bool(lead.story.photos)
+        chosen = planner.best(lead.story, rect, spec.lead_rank, can_jump=can_jump,
+                              accept=lambda c: c.slot.photo is not None or not photos) \
+            or planner.best(lead.story, rect, spec.lead_rank, can_jump=can_jump)
+        if chosen and chosen.overflow and not chosen.jumps:
+            # The lead cannot jump from the section's last page: lead with a story that fits.
+            avail = min(bottoms) - top
+            for other in [p for p in att.queue if p.from_page is None and p is not lead]:
+                other_natural = planner.natural_lines(other.story, grid.columns, spec.lead_rank)
+                if other_natural <= avail - (MIN_STACK_LINES + GAP):
+                    lead, lead_height = other, other_natural
+                    rect = Rect(0, grid.columns, top, lead_height)
+                    chosen = planner.best(lead.story, rect, spec.lead_rank, can_jump=False)
+                    break
+        if chosen:
+            place(chosen, lead)
+            lead_bottom = top + lead_height + GAP
 
-    # Stacks below the lead, their edges meeting the ads' edges.
-    edges = {ad.rect.column for ad in ads} | {ad.rect.column + ad.rect.columns for ad in ads}
-    edges -= {0, grid.columns}
-    count = len(queue)
-    pattern = next(
-        (p for p in stack_patterns(grid.columns, spec.stacks)
-         if edges <= set(itertools.accumulate(p[:-1])) and len(p) <= max(1, count)),
-        spec.stacks,
-    )
+    def fill_hole(column: int, width: int, line: int, room: int, why: str) -> None:
+        if _open_out(planner, att.slots, column, width, line, room):
+            return
+        if room < FILLER_MIN_LINES and _feather(att.slots, column, width, lead_bottom, room):
+            return
+        if room >= FILLER_MIN_LINES:
+            kinds = HOUSE_ADS.get(page.section, HOUSE_ADS[""])
+            att.fillers.append(Filler(Rect(column, width, line, room), kinds[(page.number + column) % len(kinds)]))
+            att.notes.append(f"page {page.number}: house ad in {room} lines × {width} columns ({why})")
+            att.cost += room * width * (1.0 if why.startswith("no more") else 2.5)
+            return
+        att.holes.append(Rect(column, width, line, room))
+        att.warnings.append(f"page {page.number}: hole of {room} lines × {width} columns ({why})")
+        att.cost += room * width * 3
+
     column = 0
     for width in pattern:
         stack_bottom = min(bottoms[column:column + width])
         line = lead_bottom
         first = True
-        while line < stack_bottom - 3:
+        while line < stack_bottom - 2:
             room = stack_bottom - line
-            if not queue:
-                if _open_out(planner, slots, column, width, line, room):
-                    break
-                holes.append(Rect(column, width, line, room))
-                planner.warnings.append(f"page {page.number}: hole of {room} lines × {width} columns "
-                                        "(no more stories for this section)")
+            if not att.queue:
+                fill_hole(column, width, line, room, "no more stories for this section")
                 break
-            # Stories are chosen and shaped to fit; only when none fits does one jump to a later page.
-            pending, cand = _choose(planner, queue, column, width, line, room, first, False)
-            if cand is None and can_jump:
-                pending, cand = _choose(planner, queue, column, width, line, room, first, True)
+            # Below the lead, only front-page stories jump; elsewhere stories are chosen to fit.
+            stack_jump = can_jump and page.template == "front"
+            pending, cand = _choose(planner, att.queue, column, width, line, room, first, stack_jump)
             if cand is None:
-                if not _open_out(planner, slots, column, width, line, room):
-                    holes.append(Rect(column, width, line, room))
-                    planner.warnings.append(f"page {page.number}: hole of {room} lines × {width} columns "
-                                            "(no story fits)")
+                fill_hole(column, width, line, room, "no story fits")
                 break
-            queue.remove(pending)
             place(cand, pending)
             line = cand.slot.rect.bottom + GAP
             first = False
         column += width
+    # Stories this page was given but could not take cost more than ones it took from later pages.
+    placed = {s.story.slug for s in att.slots}
+    if page.template == "front":
+        # The front's stories were chosen for the front: leaving one off is a failure.
+        att.cost += 400 * sum(1 for slug in own if slug not in placed)
+    elif can_jump:
+        att.cost += sum(40 for slug in own if slug not in placed and any(p.story.slug == slug for p in queue_in[:4]))
+    else:
+        # The section's last page: a story left out now is held over — the worst outcome.
+        att.cost += 400 * sum(1 for slug in own if slug not in placed)
+    att.cost -= 5 * len(placed)
+    return att
 
-    layout = PageLayout(plan=page, stories=tuple(slots), ads=tuple(ads), teasers=(), top_line=top,
-                        holes=tuple(holes))
-    return layout, queue, jumped
+
+def _move(slot: StorySlot, lines: int) -> StorySlot:
+    """The same slot set `lines` lower on the page."""
+    def down(rect: Rect) -> Rect:
+        return replace(rect, line=rect.line + lines)
+
+    photo = replace(slot.photo, rect=down(slot.photo.rect)) if slot.photo else None
+    columns = tuple(replace(c, rect=down(c.rect)) for c in slot.columns)
+    return replace(slot, rect=down(slot.rect), photo=photo, columns=columns)
+
+
+def _feather(slots: list[StorySlot], column: int, width: int, top: int, room: int) -> bool:
+    """Spread a few spare lines at a stack's foot as extra space between its stories, as a
+    stone sub would, rather than leave them white at the bottom."""
+    stack = sorted((i for i, s in enumerate(slots)
+                    if s.rect.column == column and s.rect.columns == width and s.rect.line >= top),
+                   key=lambda i: slots[i].rect.line)
+    gaps = len(stack) - 1
+    if gaps < 1 or room > 2 * gaps:
+        return False
+    moved = 0
+    for n, i in enumerate(stack[1:]):
+        moved += room // gaps + (1 if n < room % gaps else 0)
+        slots[i] = _move(slots[i], moved)
+    return True
 
 
 def _open_out(planner: Planner, slots: list[StorySlot], column: int, width: int, line: int, room: int) -> bool:
@@ -704,48 +975,69 @@ def _open_out(planner: Planner, slots: list[StorySlot], column: int, width: int,
     if slot.continued_from is not None:
         first = slot.columns[0].pieces[0] if slot.columns and slot.columns[0].pieces else None
         start = Cursor(first.index, first.first_line) if first else Cursor()
-    cands = [c for c in planner.candidates(slot.story, rect, slot.rank, start=start,
-                                           continued_from=slot.continued_from, can_jump=False)
-             if c.overflow == 0 and c.slack <= max(2, width)]
-    if not cands:
-        return False
-    slots[i] = planner.finish(cands[0])
-    return True
+    cand = planner.best(slot.story, rect, slot.rank, start=start, continued_from=slot.continued_from,
+                        can_jump=False, accept=lambda c: c.overflow == 0 and c.slack <= max(2, width))
+    if cand is not None:
+        slots[i] = planner.finish(cand)
+        return True
+    if room <= MAX_HEAD_PAD_LINES:
+        slots[i] = _pad_head(slot, room)
+        return True
+    return False
+
+
+def _pad_head(slot: StorySlot, lines: int) -> StorySlot:
+    """Open a few lines of white between a story's head and its text (picture and columns
+    move down together), so the story reaches the foot of its stack."""
+    def down(rect: Rect) -> Rect:
+        return replace(rect, line=rect.line + lines)
+
+    photo = replace(slot.photo, rect=down(slot.photo.rect)) if slot.photo else None
+    columns = tuple(replace(c, rect=down(c.rect)) for c in slot.columns)
+    return replace(slot, rect=replace(slot.rect, lines=slot.rect.lines + lines), photo=photo, columns=columns,
+                   head_lines=slot.head_lines + lines)
 
 
 def _choose(planner: Planner, queue: list[Pending], column: int, width: int, line: int, room: int,
             first: bool, can_jump: bool) -> tuple[Pending, Candidate | None]:
-    """Pick the next story for a stack: natural height if the rest of the stack stays usable,
-    otherwise the story that fills what is left best."""
+    """Pick the next story for a stack and its shape.
+
+    A story that can be opened out to fill exactly what is left of the stack is best; one set
+    at its natural depth, leaving room for another below, is next; a jump is the last resort.
+    Stories nearer the head of the queue (higher priority, or booked for this page) win ties."""
     best: tuple[float, Pending, Candidate] | None = None
+
+    def consider(score: float, pending: Pending, cand: Candidate) -> None:
+        nonlocal best
+        if best is None or score < best[0]:
+            best = (score, pending, cand)
+
+    planner.prefetch(queue[:12], width, lambda p: _rank_for(p.story, width, first))
     for order, pending in enumerate(queue[:12]):
         story = pending.story
         cont = pending.from_page
-        rank = "jump" if cont is not None else _rank_for(story, width, first)
-        if cont is not None:
-            rank = "minor"
+        rank = "minor" if cont is not None else _rank_for(story, width, first)
+        base = order * 30.0
         natural = planner.natural_lines(story, width, rank, start=pending.start, continued_from=cont)
-        if natural + GAP + MIN_STACK_LINES <= room and len(queue) > 1:
-            rect = Rect(column, width, line, natural)
-            cands = planner.candidates(story, rect, rank, start=pending.start, continued_from=cont,
-                                       can_jump=False)
-            if cands and cands[0].overflow == 0:
-                score = order * 40.0 + cands[0].score * 0.1
-                if best is None or score < best[0]:
-                    best = (score, pending, cands[0])
-                if order == 0:
-                    break
-                continue
-        rect = Rect(column, width, line, room)
-        jump_ok = can_jump and cont is None and story.kind is StoryKind.STORY
-        cands = [c for c in planner.candidates(story, rect, rank, start=pending.start, continued_from=cont,
-                                               can_jump=jump_ok) if c.overflow == 0 or c.jumps]
-        if not cands:
-            continue
-        cand = cands[0]
-        score = order * 40.0 + cand.score
-        if best is None or score < best[0]:
-            best = (score, pending, cand)
+        exact = planner.best(story, Rect(column, width, line, room), rank, start=pending.start,
+                             continued_from=cont, can_jump=False,
+                             accept=lambda c: c.overflow == 0 and c.slack <= max(1, width))
+        if exact:
+            consider(base + exact.score * 0.5, pending, exact)
+        if natural <= room:
+            left = room - natural - GAP
+            if left >= 0:
+                nat = planner.best(story, Rect(column, width, line, natural), rank, start=pending.start,
+                                   continued_from=cont, can_jump=False)
+                if nat and nat.overflow == 0:
+                    # Leaving too little for another story means a house ad or white space below.
+                    follow = 25 if left >= MIN_FOLLOW_LINES and len(queue) > 1 else 90
+                    consider(base + follow + nat.score * 0.5, pending, nat)
+        elif not exact and can_jump and cont is None and story.kind is StoryKind.STORY:
+            jump = planner.best(story, Rect(column, width, line, room), rank, can_jump=True,
+                                accept=lambda c: c.jumps and c.overflow >= MIN_JUMP_LINES)
+            if jump:
+                consider(base + 300 + jump.score * 0.1, pending, jump)
     if best is None:
         return queue[0], None
     return best[1], best[2]

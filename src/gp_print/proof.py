@@ -15,7 +15,7 @@ import io
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,7 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageDraw, ImageFont
 
 from gp_print.errors import GPPrintError
+from gp_print.model import Grid, PageLayout, Rect
 
 __all__ = ["ProofPage", "ProofSet", "rasterise", "write_proofs"]
 
@@ -148,6 +149,7 @@ def write_proofs(
     dpi: float = 100,
     sheet_columns: int = 6,
     title: str = "",
+    decorate: Callable[[int, Image.Image], Image.Image] | None = None,
 ) -> ProofSet:
     """Write ``out_dir/P01.png`` … for each (number, label, press PDF) and a contact sheet.
 
@@ -172,6 +174,8 @@ def write_proofs(
     thumbnails: list[Image.Image] = []
     for number, label, pdf in pages:
         image = rasterise(Path(pdf), dpi=dpi, crop_to_trim=True)
+        if decorate is not None:
+            image = decorate(number, image)
         png = out_dir / f"P{number:02d}.png"
         _write_png_atomically(image, png, dpi=dpi)
         proofed.append(ProofPage(number=number, label=label, png=png))
@@ -289,3 +293,53 @@ def write_bytes_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+# ---------------------------------------------------------------------------------- marks
+
+HOLE = (220, 30, 30)
+HOUSE_AD = (235, 140, 0)
+JUMP = (30, 90, 220)
+
+
+def mark_problems(image: Image.Image, layout: PageLayout, grid: Grid, dpi: float) -> Image.Image:
+    """Draw what a sub-editor must see on a proof: holes and overset in red, house ads in
+    orange, jumps in blue, each labelled.  The press files are never marked."""
+    scale = dpi / 25.4
+    marked = image.convert("RGB")
+    overlay = Image.new("RGBA", marked.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    font = _font(max(12, round(dpi / 6)))
+
+    def box(rect: Rect) -> tuple[float, float, float, float]:
+        x0 = (grid.side_margin_mm + grid.column_x_mm(rect.column)) * scale
+        y0 = (grid.top_margin_mm + grid.lines_mm(rect.line)) * scale
+        x1 = x0 + grid.span_mm(rect.columns) * scale
+        y1 = y0 + grid.lines_mm(rect.lines) * scale
+        return x0, y0, x1, y1
+
+    def label(xy: tuple[float, float, float, float], text: str, colour: tuple[int, int, int]) -> None:
+        x0, y0, _, _ = xy
+        width = draw.textlength(text, font=font)
+        draw.rectangle((x0, y0, x0 + width + 8, y0 + font.size + 6), fill=(*colour, 230))
+        draw.text((x0 + 4, y0 + 2), text, fill=(255, 255, 255, 255), font=font)
+
+    for hole in layout.holes:
+        xy = box(hole)
+        draw.rectangle(xy, fill=(*HOLE, 70), outline=(*HOLE, 255), width=3)
+        label(xy, f"HOLE {hole.lines} lines", HOLE)
+    for filler in layout.fillers:
+        xy = box(filler.rect)
+        draw.rectangle(xy, outline=(*HOUSE_AD, 255), width=3)
+        label(xy, f"HOUSE AD {filler.rect.columns}×{filler.rect.lines}", HOUSE_AD)
+    for slot in layout.stories:
+        xy = box(slot.rect)
+        if slot.overset_lines:
+            draw.rectangle(xy, outline=(*HOLE, 255), width=5)
+            label(xy, f"OVERSET {slot.overset_lines} lines", HOLE)
+        elif slot.continues_on or slot.continued_from:
+            draw.rectangle(xy, outline=(*JUMP, 255), width=3)
+            text = f"JUMPS TO P{slot.continues_on}" if slot.continues_on else f"FROM P{slot.continued_from}"
+            label(xy, text, JUMP)
+    marked.paste(overlay, (0, 0), overlay)
+    return marked
