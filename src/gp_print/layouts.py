@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import cache
+from pathlib import Path
 
 import jinja2
 
@@ -18,16 +19,22 @@ def page_link(number: int) -> str:
     return f"gp-page:{number}"
 
 
-@cache
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(LAYOUTS_DIR)),
+def template_environment(folder: Path) -> jinja2.Environment:
+    """A Jinja2 environment over a folder of designer-edited templates: autoescaped, strict
+    about undefined names (a typo in a template fails loudly), whitespace-tidy."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = template_environment(LAYOUTS_DIR)
     env.globals["page_link"] = page_link
     return env
 

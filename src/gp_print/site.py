@@ -53,6 +53,7 @@ from markupsafe import Markup
 
 from gp_print import __version__
 from gp_print.errors import GPPrintError
+from gp_print.layouts import template_environment
 from gp_print.model import PT_PER_MM, Flatplan, Grid, Paragraph, Rect, RenderedPage
 from gp_print.paths import FONTS_DIR, LAYOUTS_DIR
 from gp_print.writer import atomic_write_bytes, atomic_write_text, fsync_dir
@@ -335,14 +336,7 @@ def _site_settings(site_dir: Path, base_url: str | None) -> dict[str, Any]:
 
 @cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(SITE_LAYOUTS)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = template_environment(SITE_LAYOUTS)
     env.globals["csp"] = CSP
     env.filters["kb"] = lambda n: f"{max(1, round(n / 1024)):,} KB" if n < 1024 * 1024 else f"{n / 1048576:.1f} MB"
     return env
