@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import hashlib
+import json
 import logging
+import multiprocessing
 import os
+import pickle
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from PIL import Image
@@ -24,15 +30,25 @@ from PIL import Image
 from gp_print.assemble import assemble_eedition
 from gp_print.colour import DEFAULT_PRESS, PressSettings
 from gp_print.errors import BuildLocked, StrictModeError
-from gp_print.fetch import refusals_as_errors
+from gp_print.fetch import configure_fonts, refusals_as_errors
+from gp_print.layouts import stylesheet_digest
 from gp_print.load import load_edition
 from gp_print.measure import Measurer
-from gp_print.model import BuildResult, Edition, Flatplan, RenderedPage
+from gp_print.model import BuildResult, Edition, Flatplan, PageLayout, RenderedPage
 from gp_print.plan import plan_edition
-from gp_print.preflight import PLATES_FILE, PreflightError, ad_warnings, plate_manifest, preflight, write_plates
-from gp_print.render import render_page
+from gp_print.preflight import (
+    PLATES_FILE,
+    PageReport,
+    PreflightError,
+    PreflightResult,
+    ad_warnings,
+    plate_manifest,
+    preflight_file_cached,
+    write_plates,
+)
+from gp_print.render import cached_page, canonical_record, file_digest, page_cache_dir, page_key, render_page_cached
 from gp_print.site import EDITION_DATA, write_edition_data
-from gp_print.writer import fsync_dir, move_into_place
+from gp_print.writer import atomic_write_bytes, fsync_dir, move_into_place
 
 log = logging.getLogger("gp_print")
 Progress = Callable[[int, int, str], None]
@@ -98,36 +114,189 @@ def plan(edition_dir: Path) -> Flatplan:
         return plan_edition(edition, Measurer(edition))
 
 
+# ------------------------------------------------------------------------------ page tasks
+#
+# A page task renders one page (or copies it from the page cache) into the staging folder and
+# preflights its press PDF.  It is a pure function of (edition, page layout, press settings),
+# so it runs the same in this process or in a worker process: the bytes do not depend on where.
+
+PageDone = tuple[RenderedPage, bool, list[PageReport]]
+
+_worker_edition: Edition | None = None
+
+
+def _page_task(edition: Edition, layout: PageLayout, key: str, staging: Path, press: PressSettings) -> PageDone:
+    with refusals_as_errors():
+        rendered, fresh = render_page_cached(edition, layout, staging, key=key, settings=press,
+                                             screen_dir=staging / "screen")
+        return rendered, fresh, preflight_file_cached(rendered.press_pdf, press)
+
+
+def _init_worker(edition: Edition, environ: dict[str, str], levels: dict[str, int], parent: int) -> None:
+    """In a fresh worker process: the parent's cache and date settings and log levels,
+    fontconfig pointed at the bundled fonts before WeasyPrint is imported; the edition, once."""
+    global _worker_edition
+    _die_with_parent(parent)
+    os.environ.update(environ)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    configure_fonts()
+    _worker_edition = edition
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive a killed build (it would go on writing into a staging folder
+    the next build removes): ask Linux to kill it with its parent."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before that took effect
+        os._exit(1)
+
+
+def _worker_page_task(layout: PageLayout, key: str, staging: Path, press: PressSettings) -> PageDone:
+    assert _worker_edition is not None, "worker not initialised"
+    return _page_task(_worker_edition, layout, key, staging, press)
+
+
+_WORKER_ENV = ("SOURCE_DATE_EPOCH", "XDG_CACHE_HOME", "GP_PRINT_CACHE_DIR", "GP_PRINT_NO_CACHE", "GP_PRINT_HOME",
+               "FONTCONFIG_FILE")
+
+
+def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path, *, press: PressSettings,
+                 workers: int, progress: Callable[[int, str], None] | None = None) -> list[PageDone]:
+    """Every page, rendered or reused, and preflighted, in page order.  Pages not in the page
+    cache are rendered in `workers` processes (spawned, so each sets up fontconfig before
+    WeasyPrint loads); with one worker, or one page to render, everything runs here."""
+    keys = [page_key(edition, layout, press) for layout in layouts]
+    done: dict[int, PageDone] = {}
+    todo = []
+    for i, (layout, key) in enumerate(zip(layouts, keys, strict=True)):
+        if cached_page(edition, layout, press, key=key) is None:
+            todo.append(i)
+        else:  # a copy out of the cache: quick, do it here
+            done[i] = _page_task(edition, layout, keys[i], staging, press)
+            if progress:
+                progress(len(done), f"page {layout.number} (cached)")
+    workers = max(1, min(workers, len(todo)))
+    if workers == 1:
+        for i in todo:
+            done[i] = _page_task(edition, layouts[i], keys[i], staging, press)
+            if progress:
+                progress(len(done), f"page {layouts[i].number}")
+    else:
+        environ = {name: os.environ[name] for name in _WORKER_ENV if name in os.environ}
+        levels = {name: logging.getLogger(name).level for name in ("gp_print", "weasyprint", "fontTools")}
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_worker, initargs=(edition, environ, levels, os.getpid())) as pool:
+            futures: dict[Future[PageDone], int] = {
+                pool.submit(_worker_page_task, layouts[i], keys[i], staging, press): i for i in todo}
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in finished:
+                    if future.exception() is not None:
+                        for other in pending:
+                            other.cancel()
+                        raise future.exception()  # type: ignore[misc]
+                    i = futures[future]
+                    done[i] = future.result()
+                    if progress:
+                        progress(len(done), f"page {layouts[i].number}")
+    return [done[i] for i in range(len(layouts))]
+
+
+# ------------------------------------------------------------------------------ plan cache
+#
+# The flatplan is a pure function of the loaded edition record (every story's text, the pages,
+# the ads, the pictures' sizes), the pictures' bytes, layouts/ and fonts/ (the measurements)
+# and gp-print's code; with the measurements cached it still takes seconds for 48 pages, so
+# an unchanged edition reuses the plan it was given last time (`cache_dir()/plans/`).
+
+
+@functools.cache
+def _package_digest() -> str:
+    digest = hashlib.sha256(stylesheet_digest().encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _plan_key(edition: Edition) -> str:
+    root = edition.root.resolve()
+    files = sorted({photo.file for story in edition.stories for photo in story.photos}
+                   | {ad.file for ad in edition.ads})
+    record = {"root": str(root), "code": _package_digest(), "edition": canonical_record(edition, root),
+              "files": {str(f): file_digest(f) for f in files}}
+    blob = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:40]
+
+
+def _private(path: Path) -> bool:
+    """Owned by this user and not writable by group or others."""
+    st = path.stat()
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def plan_cached(edition: Edition) -> Flatplan:
+    """`plan_edition`, or the same plan from the cache folder when the edition is unchanged."""
+    folder = page_cache_dir()
+    if folder is None:
+        return plan_edition(edition, Measurer(edition))
+    path = folder.parent / "plans" / f"{_plan_key(edition)}.pickle"
+    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+        # Unpickling runs code: only a plan this user wrote, in a folder nobody else can write to.
+        if _private(path) and _private(path.parent):
+            cached = pickle.loads(path.read_bytes())
+            if isinstance(cached, Flatplan) and cached.edition == edition:
+                return cached
+    flatplan = plan_edition(edition, Measurer(edition))
+    with contextlib.suppress(OSError, pickle.PicklingError):
+        atomic_write_bytes(path, pickle.dumps(flatplan, protocol=pickle.HIGHEST_PROTOCOL))
+    return flatplan
+
+
 def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
-                  progress: Progress | None = None, press: PressSettings = DEFAULT_PRESS) -> BuildResult:
+                  progress: Progress | None = None, press: PressSettings = DEFAULT_PRESS,
+                  workers: int | None = None) -> BuildResult:
     """Build every press page, the e-edition and the plate manifest of the edition in
     `edition_dir` into `out_dir`.  The press pages are preflighted in staging: a page the plant
-    would reject fails the build and leaves `out_dir` as it was."""
+    would reject fails the build and leaves `out_dir` as it was.  Pages are rendered in
+    `workers` processes (default: one per CPU); pages whose content hash is in the page cache
+    are not rendered again."""
     started = time.perf_counter()
+    workers = workers or os.cpu_count() or 1
     edition = load_edition(edition_dir)
     _reproducible_env(edition)
     out_dir = out_dir.resolve()
     # Lock before the slow part, so a second build of the same folder fails at once.
     with output_lock(out_dir), refusals_as_errors():
         remove_stale_staging(out_dir)
-        flatplan = plan_edition(edition, Measurer(edition))
+        flatplan = plan_cached(edition)
         warnings = list(flatplan.warnings) + photo_warnings(flatplan, press.min_ppi) + ad_warnings(edition, press)
         if strict and warnings:
             raise StrictModeError("--strict: the build has warnings:\n  " + "\n  ".join(warnings))
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
         try:
-            rendered: list[RenderedPage] = []
             total = len(flatplan.pages) + 2
-            for i, layout in enumerate(flatplan.pages):
+
+            def page_progress(count: int, what: str) -> None:
                 if progress:
-                    progress(i, total, f"page {layout.number}")
-                rendered.append(render_page(edition, layout, staging, settings=press, screen_dir=staging / "screen"))
+                    progress(count - 1, total, what)
+
+            pages = render_pages(edition, flatplan.pages, staging, press=press, workers=workers,
+                                 progress=page_progress)
+            rendered = [page for page, _, _ in pages]
+            fresh = tuple(page.number for page, was_rendered, _ in pages if was_rendered)
             if progress:
                 progress(total - 2, total, "e-edition")
             eedition = assemble_eedition(flatplan, rendered, staging)
             if progress:
                 progress(total - 1, total, "preflight")
-            checked = preflight([p.press_pdf for p in rendered], press)
+            checked = PreflightResult(tuple(report for _, _, reports in pages for report in reports))
             if not checked.passed:
                 hints = [w for w in warnings if w.startswith("ad ")]
                 raise PreflightError(
@@ -155,8 +324,9 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             fsync_dir(out_dir)
+    log.info("%d of %d pages rendered, the rest from the page cache", len(fresh), len(rendered))
     return BuildResult(flatplan, tuple(final_pages), final_eedition, tuple(warnings),
-                       time.perf_counter() - started, plates=final_plates)
+                       time.perf_counter() - started, plates=final_plates, rendered=fresh)
 
 
 def proof_edition(edition_dir: Path, out_dir: Path, *, dpi: float = 100, marks: bool = True,

@@ -47,11 +47,13 @@ def main(verbose: bool) -> None:
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("out"),
               show_default=True, help="Folder for the press PDFs and the e-edition.")
 @click.option("--strict", is_flag=True, help="Fail on any warning (for the nightly run).")
-def build(edition: Path, out_dir: Path, strict: bool) -> None:
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Processes rendering pages  [default: one per CPU]")
+def build(edition: Path, out_dir: Path, strict: bool, workers: int | None) -> None:
     """Build every page of EDITION as a press PDF, and the e-edition."""
     from gp_print.build import build_edition
 
-    result = build_edition(edition, out_dir, strict=strict, progress=_Bar("Building"))
+    result = build_edition(edition, out_dir, strict=strict, progress=_Bar("Building"), workers=workers)
     plan = result.flatplan
     placed = {s.story.slug for p in plan.pages for s in p.stories}
     for warning in result.warnings:

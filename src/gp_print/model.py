@@ -374,3 +374,5 @@ class BuildResult:
     seconds: float
     #: plates.json: every press page with its size, sha256, colour/mono and preflight result.
     plates: Path | None = None
+    #: Numbers of the pages this build rendered (the others came from the page cache).
+    rendered: tuple[int, ...] = ()

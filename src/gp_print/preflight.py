@@ -25,6 +25,7 @@ any folder of press PDFs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -168,6 +169,53 @@ def preflight_file(path: Path, settings: PressSettings = DEFAULT_PRESS) -> list[
         report.checks.append(_image_check(report, walk, settings))
         report.checks.append(_ink_check(report, inks[index] if index < len(inks) else None, settings))
         reports.append(report)
+    return reports
+
+
+@functools.cache
+def _preflight_digest() -> str:
+    """What a preflight result depends on besides the file: this code and Ghostscript's version."""
+    import pypdf
+
+    gs = shutil.which("gs")
+    version = subprocess.run([gs, "--version"], capture_output=True, text=True, check=False).stdout if gs else ""
+    digest = hashlib.sha256(f"1|gs {version.strip()}|pypdf {pypdf.__version__}|".encode())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def preflight_file_cached(path: Path, settings: PressSettings = DEFAULT_PRESS) -> list[PageReport]:
+    """`preflight_file`, remembered under the PDF's sha256 (and the settings, this code and
+    Ghostscript's version) in the cache folder's `preflight/`: an unchanged page is checked once."""
+    import dataclasses
+    import os
+
+    from gp_print.cache import cache_dir
+
+    if os.environ.get("GP_PRINT_NO_CACHE"):
+        return preflight_file(path, settings)
+    key = hashlib.sha256(path.read_bytes())
+    key.update(repr(settings).encode())
+    key.update(hashlib.sha256(settings.profile.read_bytes()).digest())
+    key.update(_preflight_digest().encode())
+    entry = cache_dir() / "preflight" / f"{key.hexdigest()[:40]}.json"
+    try:
+        records = json.loads(entry.read_text())
+        return [PageReport(path, r["page"], [Check(c["name"], Status(c["status"]), c["detail"]) for c in r["checks"]],
+                           r["pdfx"], r["max_tac"], r["min_ppi"], r["images"], r["colour"]) for r in records]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    reports = preflight_file(path, settings)
+    records = []
+    for report in reports:
+        record = dataclasses.asdict(report)
+        record.pop("file")
+        records.append(record)
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(entry, json.dumps(records))
+    except OSError:
+        pass  # a full or read-only cache never fails a build
     return reports
 
 

@@ -17,18 +17,25 @@ page and handed to assembly.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import hashlib
 import io
+import json
 import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from gp_print.colour import DEFAULT_PRESS, Fit, PressSettings, Rendition, press_rendition, screen_rendition
+from gp_print.colour import cache_dir as rendition_cache_dir
 from gp_print.errors import LayoutError
 from gp_print.fetch import configure_fonts, make_fetcher
-from gp_print.layouts import environment
+from gp_print.layouts import environment, stylesheet_digest
 from gp_print.model import PT_PER_MM, AdSlot, Edition, Grid, LinkArea, PageLayout, RenderedPage
 from gp_print.paths import LAYOUTS_DIR
 from gp_print.pdfx import media_bleed_mm, press_finisher
@@ -278,3 +285,155 @@ def _drop_unused_colour_spaces(page: Any) -> None:
     for name in list(spaces):
         if not re.search(re.escape(name.encode()) + rb"(?![^\s/\[\]<>()])", used):
             del spaces[name]
+
+
+# ------------------------------------------------------------------------------ page cache
+#
+# A page's two PDFs are a pure function of the page's layout record (stories, text pieces,
+# geometry), the edition's masthead fields, the pictures' and ads' bytes, layouts/ and fonts/,
+# the press settings and the code and library versions.  All of it goes into one hash; the
+# rendered PDFs and the page's links are kept under it in `cache_dir()/pages/`, so a rebuild
+# renders only the pages whose hash changed.  Entries appear atomically (the JSON record,
+# written last, names the PDFs' hashes), so concurrent builds can share the folder.
+
+#: Bump when what a page's render depends on changes in a way the key does not see.
+PAGE_CACHE_VERSION = "1"
+#: The modules whose code decides how a page is drawn (their bytes are part of the key).
+_RENDER_MODULES = ("render.py", "pdfx.py", "colour.py", "layouts.py", "fetch.py", "model.py")
+
+
+def page_cache_dir() -> Path | None:
+    """Where rendered pages are kept, or None when the disk cache is turned off."""
+    if os.environ.get("GP_PRINT_NO_CACHE"):
+        return None
+    from gp_print.cache import cache_dir
+
+    return cache_dir() / "pages"
+
+
+@cache
+def _code_digest() -> str:
+    import PIL
+    import pydyf
+    import pypdf
+
+    digest = hashlib.sha256(f"{PAGE_CACHE_VERSION}|{stylesheet_digest()}|pypdf {pypdf.__version__}|"
+                            f"pydyf {pydyf.VERSION}|pillow {PIL.__version__}".encode())
+    for name in _RENDER_MODULES:
+        digest.update((Path(__file__).with_name(name)).read_bytes())
+    return digest.hexdigest()
+
+
+@cache
+def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    stat = path.stat()
+    return _file_digest(path, stat.st_size, stat.st_mtime_ns)
+
+
+def canonical_record(value: Any, root: Path) -> Any:
+    """A JSON-able form of a record: dataclasses field by field, paths relative to the edition."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [type(value).__name__, {f.name: canonical_record(getattr(value, f.name), root)
+                                       for f in dataclasses.fields(value)}]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        value = value.resolve()  # however the edition folder was named
+        return str(value.relative_to(root)) if value.is_relative_to(root) else str(value)
+    if isinstance(value, tuple | list):
+        return [canonical_record(v, root) for v in value]
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str | int | bool) or value is None:
+        return value
+    return repr(value)
+
+
+def page_key(edition: Edition, layout: PageLayout, settings: PressSettings = DEFAULT_PRESS) -> str:
+    """The content hash of everything that decides how the page is rendered."""
+    root = edition.root.resolve()
+    masthead = {name: canonical_record(getattr(edition, name), root)
+                for name in ("title", "date", "issue", "price", "lang", "tagline", "grid", "sections")}
+    pictures = {str(canonical_record(source, root)): file_digest(source)
+                for source in sorted(placed_pictures(edition, layout))}
+    record = {
+        "code": _code_digest(),
+        "edition": masthead,
+        "name": press_name(edition, layout.number),
+        "layout": canonical_record(layout, root),
+        "pictures": pictures,
+        "settings": canonical_record(settings, root),
+        "profile": file_digest(settings.profile),
+        # The converted pictures' folder: WeasyPrint names a picture's XObject after its URL.
+        "renditions": str(rendition_cache_dir().resolve()),
+    }
+    blob = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:40]
+
+
+def _entry(key: str) -> tuple[Path, Path, Path] | None:
+    folder = page_cache_dir()
+    if folder is None:
+        return None
+    return folder / f"{key}.json", folder / f"{key}-press.pdf", folder / f"{key}-screen.pdf"
+
+
+def cached_page(edition: Edition, layout: PageLayout, settings: PressSettings = DEFAULT_PRESS, *,
+                key: str | None = None) -> RenderedPage | None:
+    """The page as the cache holds it (paths inside the cache folder), or None."""
+    entry = _entry(key or page_key(edition, layout, settings))
+    if entry is None:
+        return None
+    record_path, press_path, screen_path = entry
+    try:
+        record = json.loads(record_path.read_text())
+        if not (press_path.is_file() and screen_path.is_file()):
+            return None
+        links = tuple(LinkArea(tuple(rect), int(target)) for rect, target in record["links"])  # type: ignore[arg-type]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return RenderedPage(layout.number, press_path, links, (), screen_pdf=screen_path)
+
+
+def render_page_cached(edition: Edition, layout: PageLayout, out_dir: Path, *, key: str,
+                       settings: PressSettings = DEFAULT_PRESS,
+                       screen_dir: Path | None = None) -> tuple[RenderedPage, bool]:
+    """`render_page`, or the page copied from the cache when its key is there; also says
+    whether it was rendered (True) or reused (False)."""
+    screen_dir = screen_dir or out_dir / "screen"
+    name = press_name(edition, layout.number)
+    hit = cached_page(edition, layout, settings, key=key)
+    if hit is not None and hit.screen_pdf is not None:
+        press_bytes, screen_bytes = hit.press_pdf.read_bytes(), hit.screen_pdf.read_bytes()
+        record = json.loads(_entry(key)[0].read_text())  # type: ignore[index]
+        if (hashlib.sha256(press_bytes).hexdigest() == record["press_sha256"]
+                and hashlib.sha256(screen_bytes).hexdigest() == record["screen_sha256"]):
+            atomic_write_bytes(out_dir / name, press_bytes)
+            atomic_write_bytes(screen_dir / name, screen_bytes)
+            return RenderedPage(layout.number, out_dir / name, hit.links, (), screen_pdf=screen_dir / name), False
+        log.warning("page cache entry %s is damaged; rendering page %d again", key, layout.number)
+    rendered = render_page(edition, layout, out_dir, settings=settings, screen_dir=screen_dir)
+    _store(key, rendered)
+    return rendered, True
+
+
+def _store(key: str, rendered: RenderedPage) -> None:
+    entry = _entry(key)
+    if entry is None or rendered.screen_pdf is None:
+        return
+    record_path, press_path, screen_path = entry
+    try:
+        record_path.parent.mkdir(parents=True, exist_ok=True)
+        press_bytes, screen_bytes = rendered.press_pdf.read_bytes(), rendered.screen_pdf.read_bytes()
+        atomic_write_bytes(press_path, press_bytes)
+        atomic_write_bytes(screen_path, screen_bytes)
+        record = {"page": rendered.number, "links": [[list(link.rect_pt), link.target_page] for link in rendered.links],
+                  "press_sha256": hashlib.sha256(press_bytes).hexdigest(),
+                  "screen_sha256": hashlib.sha256(screen_bytes).hexdigest()}
+        atomic_write_bytes(record_path, json.dumps(record).encode())
+    except OSError as exc:  # a full or read-only cache never fails a build
+        log.warning("could not keep page %d in the page cache (%s)", rendered.number, exc)

@@ -298,7 +298,8 @@ def test_hostile_story_builds_offline_and_leaks_nothing(minimal_edition, tmp_pat
     path.write_text(front + body + "\n", encoding="utf-8")
 
     out = tmp_path / "out"
-    result = build_edition(minimal_edition.root, out)
+    # One worker: the page renderer runs in this process, where the socket guard is.
+    result = build_edition(minimal_edition.root, out, workers=1)
 
     assert socket_guard == [], f"network access attempted: {socket_guard}"
     placed = {slot.story.slug for page in result.flatplan.pages for slot in page.stories}
