@@ -10,7 +10,6 @@ serialised by a lock; the build that holds it first removes what a killed build 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import hashlib
 import json
@@ -48,7 +47,7 @@ from gp_print.preflight import (
 )
 from gp_print.render import cached_page, canonical_record, file_digest, page_cache_dir, page_key, render_page_cached
 from gp_print.site import EDITION_DATA, write_edition_data
-from gp_print.writer import atomic_write_bytes, fsync_dir, move_into_place
+from gp_print.writer import atomic_write_bytes, exclusive_lock, fsync_dir, move_into_place
 
 log = logging.getLogger("gp_print")
 Progress = Callable[[int, int, str], None]
@@ -65,17 +64,10 @@ def _reproducible_env(edition: Edition) -> None:
 def output_lock(out_dir: Path) -> Iterator[None]:
     """Serialise builds into the same output folder."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    lock_path = out_dir / ".gp-print.lock"
-    with open(lock_path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BuildLocked(f"{out_dir}: another gp-print build is writing this folder — "
-                              "wait for it to finish, or build into another folder") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive_lock(out_dir / ".gp-print.lock", lambda: BuildLocked(
+            f"{out_dir}: another gp-print build is writing this folder — "
+            "wait for it to finish, or build into another folder")):
+        yield
 
 
 def remove_stale_staging(out_dir: Path) -> None:

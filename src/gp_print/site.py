@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import html
 import io
@@ -42,7 +41,7 @@ import shutil
 import tempfile
 import unicodedata
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -56,7 +55,7 @@ from gp_print.errors import GPPrintError
 from gp_print.layouts import template_environment
 from gp_print.model import PT_PER_MM, Flatplan, Grid, Paragraph, Rect, RenderedPage
 from gp_print.paths import FONTS_DIR, LAYOUTS_DIR
-from gp_print.writer import atomic_write_bytes, atomic_write_text, fsync_dir
+from gp_print.writer import atomic_write_bytes, atomic_write_text, exclusive_lock, fsync_dir
 
 log = logging.getLogger("gp_print.site")
 
@@ -301,18 +300,9 @@ def publish_edition(out_dir: Path, site_dir: Path, *, base_url: str | None = Non
     return PublishResult(target, index, len(data["pages"]), len(data["stories"]), len(files), size, replaced)
 
 
-@contextlib.contextmanager
-def _site_lock(site_dir: Path) -> Iterator[None]:
-    with open(site_dir / ".gp-print-publish.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PublishError(f"{site_dir}: another gp-print publish is writing this site — "
-                               "wait for it to finish") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _site_lock(site_dir: Path) -> contextlib.AbstractContextManager[None]:
+    return exclusive_lock(site_dir / ".gp-print-publish.lock", lambda: PublishError(
+        f"{site_dir}: another gp-print publish is writing this site — wait for it to finish"))
 
 
 def _site_settings(site_dir: Path, base_url: str | None) -> dict[str, Any]:

@@ -10,8 +10,10 @@ hidden ``.<name>.*.tmp`` file that the next build removes.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 TMP_SUFFIX = ".tmp"
@@ -62,3 +64,18 @@ def move_into_place(src: Path, target: Path) -> None:
     folder on the same file system) over `target`, atomically, and sync the target's folder."""
     os.replace(src, target)
     fsync_dir(target.parent)
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_file: Path, busy: Callable[[], Exception]) -> Iterator[None]:
+    """Hold an exclusive flock on `lock_file` for the block; if another process holds it,
+    raise `busy()` at once rather than wait (the desk must know, not hang)."""
+    with open(lock_file, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy() from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
