@@ -989,12 +989,8 @@ def _open_out(planner: Planner, slots: list[StorySlot], column: int, width: int,
 def _pad_head(slot: StorySlot, lines: int) -> StorySlot:
     """Open a few lines of white between a story's head and its text (picture and columns
     move down together), so the story reaches the foot of its stack."""
-    def down(rect: Rect) -> Rect:
-        return replace(rect, line=rect.line + lines)
-
-    photo = replace(slot.photo, rect=down(slot.photo.rect)) if slot.photo else None
-    columns = tuple(replace(c, rect=down(c.rect)) for c in slot.columns)
-    return replace(slot, rect=replace(slot.rect, lines=slot.rect.lines + lines), photo=photo, columns=columns,
+    moved = _move(slot, lines)
+    return replace(moved, rect=replace(slot.rect, lines=slot.rect.lines + lines),
                    head_lines=slot.head_lines + lines)
 
 
