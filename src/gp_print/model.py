@@ -62,6 +62,16 @@ class Grid:
     def lines_mm(self, lines: float) -> float:
         return lines * self.leading_mm
 
+    def page_box_mm(self, rect: Rect, *, depth_mm: float | None = None) -> tuple[float, float, float, float]:
+        """A grid box as (left, top, width, depth) in mm from the trim's top-left corner."""
+        depth = self.lines_mm(rect.lines) if depth_mm is None else depth_mm
+        return (self.side_margin_mm + self.column_x_mm(rect.column), self.top_margin_mm + self.lines_mm(rect.line),
+                self.span_mm(rect.columns), depth)
+
+    def image_depth_mm(self, lines: int) -> float:
+        """Depth of a picture frame `lines` deep: a hair less, so it never touches the caption."""
+        return self.lines_mm(lines) - 0.6
+
 
 @dataclass(frozen=True)
 class Section:

@@ -312,11 +312,8 @@ def mark_problems(image: Image.Image, layout: PageLayout, grid: Grid, dpi: float
     font = _font(max(12, round(dpi / 6)))
 
     def box(rect: Rect) -> tuple[float, float, float, float]:
-        x0 = (grid.side_margin_mm + grid.column_x_mm(rect.column)) * scale
-        y0 = (grid.top_margin_mm + grid.lines_mm(rect.line)) * scale
-        x1 = x0 + grid.span_mm(rect.columns) * scale
-        y1 = y0 + grid.lines_mm(rect.lines) * scale
-        return x0, y0, x1, y1
+        left, top, width, depth = grid.page_box_mm(rect)
+        return left * scale, top * scale, (left + width) * scale, (top + depth) * scale
 
     def label(xy: tuple[float, float, float, float], text: str, colour: tuple[int, int, int]) -> None:
         x0, y0, _, _ = xy

@@ -60,7 +60,7 @@ class Geometry:
                 f"width: {g.span_mm(columns):.3f}mm; height: {g.lines_mm(lines):.3f}mm")
 
     def image_height(self, lines: int) -> float:
-        return self.grid.lines_mm(lines) - 0.6
+        return self.grid.image_depth_mm(lines)
 
     def hrule(self, rect: Any) -> str:
         g = self.grid

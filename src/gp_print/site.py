@@ -107,10 +107,7 @@ class PublishError(GPPrintError):
 def _rect_pt(grid: Grid, rect: Rect, *, height_mm: float | None = None) -> list[float]:
     """A grid box as [x0, y0, x1, y1] in PDF points of the trimmed page (origin bottom left,
     as in PDF and `model.LinkArea`)."""
-    left_mm = grid.side_margin_mm + grid.column_x_mm(rect.column)
-    top_mm = grid.top_margin_mm + grid.lines_mm(rect.line)
-    width_mm = grid.span_mm(rect.columns)
-    depth_mm = grid.lines_mm(rect.lines) if height_mm is None else height_mm
+    left_mm, top_mm, width_mm, depth_mm = grid.page_box_mm(rect, depth_mm=height_mm)
     page_h = grid.trim_height_mm
     box = (left_mm, page_h - top_mm - depth_mm, left_mm + width_mm, page_h - top_mm)
     return [round(v * PT_PER_MM, 2) for v in box]
@@ -173,7 +170,7 @@ def edition_data(flatplan: Flatplan, pages: Sequence[RenderedPage], eedition_nam
                     if photo["file"] == rel(slot.photo.photo.file) and "rect_pt" not in photo:
                         photo["page"] = layout.number
                         photo["rect_pt"] = _rect_pt(grid, slot.photo.rect,
-                                                    height_mm=grid.lines_mm(slot.photo.image_lines) - 0.6)
+                                                    height_mm=grid.image_depth_mm(slot.photo.image_lines))
         page_records.append({
             "number": layout.number, "section": section.id, "section_name": section.name,
             "label": f"Page {layout.number} · {section.name}", "template": layout.plan.template,
