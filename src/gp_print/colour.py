@@ -223,17 +223,14 @@ def press_rendition(source: Path, box_mm: tuple[float, float], fit: Fit,
                settings.press_jpeg_quality)
     path = cache_dir() / f"{key}.jpg"
     if not path.is_file():
-        image, icc = _open_flat(source)
-        if image.size != size:
-            image = image.resize(size, Image.Resampling.LANCZOS)
+        image, icc = _open_resized(source, size)
         if image.mode == "RGB":
             image = _transform(icc, str(settings.profile), "RGB", "CMYK").apply(image)
         elif image.mode == "CMYK" and icc:
             image = _transform(icc, str(settings.profile), "CMYK", "CMYK").apply(image)
         atomic_write_bytes(path, _press_jpeg(image, settings))
-    with Image.open(path) as done:
-        mode = done.mode
-    return Rendition(path, size[0], size[1], placed_ppi(size[0], size[1], box_mm[0], box_mm[1], fit), mode)
+    return Rendition(path, size[0], size[1], placed_ppi(size[0], size[1], box_mm[0], box_mm[1], fit),
+                     _image_mode(path))
 
 
 def _press_jpeg(image: Image.Image, settings: PressSettings) -> bytes:
@@ -269,9 +266,7 @@ def screen_rendition(source: Path, box_mm: tuple[float, float], fit: Fit,
                hashlib.sha256(_profile_bytes(settings.profile)).digest())
     path = cache_dir() / f"{key}-screen.jpg"
     if not path.is_file():
-        image, icc = _open_flat(source)
-        if image.size != size:
-            image = image.resize(size, Image.Resampling.LANCZOS)
+        image, icc = _open_resized(source, size)
         if image.mode == "CMYK":
             # A CMYK picture without a profile is taken to be made for our press.
             profile = icc or _profile_bytes(settings.profile)
@@ -281,13 +276,21 @@ def screen_rendition(source: Path, box_mm: tuple[float, float], fit: Fit,
         out = io.BytesIO()
         image.save(out, "JPEG", quality=settings.screen_jpeg_quality, optimize=True)  # type: ignore[union-attr]
         atomic_write_bytes(path, out.getvalue())
-    mode = "L" if _is_grey_jpeg(path) else "RGB"
+    mode = "L" if _image_mode(path) == "L" else "RGB"
     return Rendition(path, size[0], size[1], placed_ppi(size[0], size[1], box_mm[0], box_mm[1], fit), mode)
 
 
-def _is_grey_jpeg(path: Path) -> bool:
+def _image_mode(path: Path) -> str:
     with Image.open(path) as image:
-        return image.mode == "L"
+        return image.mode
+
+
+def _open_resized(source: Path, size: tuple[int, int]) -> tuple[Image.Image, bytes | None]:
+    """The picture flattened (upright, one layer, its ICC profile apart) at `size` pixels."""
+    image, icc = _open_flat(source)
+    if image.size != size:
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return image, icc
 
 
 def _screen_pdf_rendition(source: Path, box_mm: tuple[float, float], settings: PressSettings) -> Rendition:
