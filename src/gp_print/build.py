@@ -27,7 +27,7 @@ from pathlib import Path
 from PIL import Image
 
 from gp_print.assemble import assemble_eedition
-from gp_print.colour import DEFAULT_PRESS, PressSettings
+from gp_print.colour import DEFAULT_PRESS, Fit, PressSettings, placed_ppi
 from gp_print.errors import BuildLocked, StrictModeError
 from gp_print.fetch import configure_fonts, refusals_as_errors
 from gp_print.layouts import stylesheet_digest
@@ -89,10 +89,8 @@ def photo_warnings(flatplan: Flatplan, min_ppi: float = 150.0) -> list[str]:
             if slot.photo is None:
                 continue
             photo = slot.photo.photo
-            width_in = grid.span_mm(slot.photo.rect.columns) / 25.4
-            height_in = grid.lines_mm(slot.photo.image_lines) / 25.4
-            # object-fit: cover scales the picture to fill the frame's larger demand.
-            ppi = min(photo.width_px / width_in, photo.height_px / height_in) if width_in and height_in else 0
+            ppi = placed_ppi(photo.width_px, photo.height_px, grid.span_mm(slot.photo.rect.columns),
+                             grid.lines_mm(slot.photo.image_lines), Fit.COVER)
             if ppi < min_ppi:
                 out.append(f"page {page.number}: photo {photo.file.name} in '{slot.story.slug}' is "
                            f"{ppi:.0f} ppi at its placed size (below {min_ppi:.0f}) — supply a larger picture")

@@ -62,7 +62,7 @@ class ParagraphMetrics:
         return len(self.lines)
 
 
-def paragraph_classes(story: Story, index: int, paragraphs: Sequence[Paragraph], *, dropcap: bool = False) -> str:
+def paragraph_classes(index: int, paragraphs: Sequence[Paragraph], *, dropcap: bool = False) -> str:
     """The CSS classes a paragraph carries wherever it is set."""
     para = paragraphs[index]
     if para.crosshead:
@@ -176,17 +176,17 @@ class Measurer:
         html = self.env.get_template("measure.html.j2").render(
             probes=[todo[k] for k in keys], leading_pt=self.grid.leading_pt, lang=self.edition.lang,
         )
+        fetcher = make_fetcher(self.edition.root)
         if self._styles is None:
             from weasyprint.text.fonts import FontConfiguration
 
-            fetcher = make_fetcher(self.edition.root)
             self._font_config = FontConfiguration()
             self._styles = [
                 weasyprint.CSS(filename=str(LAYOUTS_DIR / name), url_fetcher=fetcher, font_config=self._font_config)
                 for name in MEASURE_STYLESHEETS if (LAYOUTS_DIR / name).is_file()
             ]
         document = weasyprint.HTML(
-            string=html, base_url=str(self.env_root()) + "/", url_fetcher=make_fetcher(self.edition.root),
+            string=html, base_url=str(LAYOUTS_DIR.resolve()) + "/", url_fetcher=fetcher,
         ).render(stylesheets=self._styles, font_config=self._font_config)
         self.renders += 1
         heights: dict[int, float] = {}
@@ -219,11 +219,6 @@ class Measurer:
                 line_counts={k: len(v) for k, v in found_lines.items()},
             )
 
-    def env_root(self) -> Any:
-        from gp_print.paths import LAYOUTS_DIR
-
-        return LAYOUTS_DIR.resolve()
-
     # -- story parts ------------------------------------------------------------------------
 
     def body_probe(self, story: Story, paragraphs: Sequence[Paragraph], *, dropcap: bool) -> Probe:
@@ -231,7 +226,7 @@ class Measurer:
         so only that one is set."""
         parts = []
         for i, para in enumerate(paragraphs[:1] if dropcap else paragraphs):
-            classes = paragraph_classes(story, i, paragraphs, dropcap=dropcap)
+            classes = paragraph_classes(i, paragraphs, dropcap=dropcap)
             html = runs_html(para, dropcap="dropcap" in classes.split())
             parts.append(f'<p class="{classes}" data-m="{i}">{html}</p>')
         return Probe(f'<div class="col kind-{story.kind.value}">{"".join(parts)}</div>', self.grid.column_width_mm)

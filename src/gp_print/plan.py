@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
+from gp_print.colour import Fit, placed_ppi
 from gp_print.measure import Measurer, ParagraphMetrics, body_paragraphs, paragraph_classes, runs_html
 from gp_print.model import (
     Ad,
@@ -30,6 +31,7 @@ from gp_print.model import (
     Jump,
     PageLayout,
     PagePlan,
+    Paragraph,
     ParagraphPiece,
     Photo,
     PhotoPlacement,
@@ -290,36 +292,34 @@ class Planner:
     def sharp_enough(self, photo: Photo, columns: int, lines: int) -> bool:
         """Whether the picture keeps the print resolution (MIN_PHOTO_PPI) when it fills a frame
         this size (object-fit: cover scales it to the frame's larger demand)."""
-        width_in = self.grid.span_mm(columns) / 25.4
-        height_in = self.grid.lines_mm(lines) / 25.4
-        return photo.width_px / width_in >= MIN_PHOTO_PPI and photo.height_px / height_in >= MIN_PHOTO_PPI
+        ppi = placed_ppi(photo.width_px, photo.height_px, self.grid.span_mm(columns), self.grid.lines_mm(lines),
+                         Fit.COVER)
+        return ppi >= MIN_PHOTO_PPI
 
     def photo_natural_lines(self, photo: Photo, columns: int) -> int:
         return max(4, round(self.grid.span_mm(columns) * photo.aspect / self.grid.leading_mm))
 
     # -- fitting one story in one box -------------------------------------------------------
 
-    def candidates(self, story: Story, rect: Rect, rank: str, *, start: Cursor = Cursor(),
+    def candidates(self, story: Story, columns: int, lines: int, rank: str, *, start: Cursor = Cursor(),
                    continued_from: int | None = None, can_jump: bool, natural_only: bool = False,
                    ) -> list[Candidate]:
-        """Every way to set the story in a box of this size, best first.  The page search asks
-        for the same sizes again and again, so shapes are worked out once at the origin and
-        moved to where they are wanted."""
-        key = (story.slug, rect.columns, rect.lines, rank, start, continued_from, can_jump, natural_only)
+        """Every way to set the story in a box of this size, best first, placed at the top left
+        of the type area.  The page search asks for the same sizes again and again, so shapes are
+        worked out once and `best` moves the one it picks to where it is wanted."""
+        key = (story.slug, columns, lines, rank, start, continued_from, can_jump, natural_only)
         found = self._candidates.get(key)
         if found is None:
-            found = self._candidates_at_origin(story, Rect(0, rect.columns, 0, rect.lines), rank, start=start,
+            found = self._candidates_at_origin(story, Rect(0, columns, 0, lines), rank, start=start,
                                                continued_from=continued_from, can_jump=can_jump,
                                                natural_only=natural_only)
             self._candidates[key] = found
-        if rect.column == 0 and rect.line == 0:
-            return found
-        return [_shift(c, rect) for c in found]
+        return found
 
     def best(self, story: Story, rect: Rect, rank: str, *, accept: Callable[[Candidate], bool] = lambda c: True,
              start: Cursor = Cursor(), continued_from: int | None = None, can_jump: bool) -> Candidate | None:
         """The best shape `accept` allows, placed at `rect` (only it is moved there)."""
-        for cand in self.candidates(story, Rect(0, rect.columns, 0, rect.lines), rank, start=start,
+        for cand in self.candidates(story, rect.columns, rect.lines, rank, start=start,
                                     continued_from=continued_from, can_jump=can_jump):
             if accept(cand):
                 return _shift(cand, rect)
@@ -433,7 +433,7 @@ class Planner:
         wants_photo = bool(story.photos) and continued_from is None
         for need_photo in ((True, False) if wants_photo else (False,)):
             for h in range(lo, lo + 160):
-                found = self.candidates(story, Rect(0, columns, 0, h), rank, start=start,
+                found = self.candidates(story, columns, h, rank, start=start,
                                         continued_from=continued_from, can_jump=False, natural_only=True)
                 if any(c.overflow == 0 and c.slack <= columns and (c.slot.photo is not None or not need_photo)
                        for c in found):
@@ -452,15 +452,14 @@ class Planner:
             pq = g.pull_quote_lines if c == g.pull_quote_column else 0
             top = g.starts[c] + (pq + 1 if pq else 0)
             col_rect = Rect(rect.column + c, 1, rect.line + top, g.capacities[c])
-            out = [self._piece_html(slot.story, paras, piece, metrics[piece.para], g.dropcap) for piece in pieces]
+            out = [self._piece_html(paras, piece, metrics[piece.para], g.dropcap) for piece in pieces]
             columns.append(ColumnText(col_rect, tuple(out), cand.makeup.used[c], pull_quote_lines=pq))
         return replace(slot, columns=tuple(columns))
 
-    def _piece_html(self, story: Story, paras: Sequence[object], piece: Piece, m: ParagraphMetrics,
-                    dropcap: bool) -> ParagraphPiece:
+    @staticmethod
+    def _piece_html(paras: Sequence[Paragraph], piece: Piece, m: ParagraphMetrics, dropcap: bool) -> ParagraphPiece:
         para = paras[piece.para]
-        assert hasattr(para, "runs")
-        classes = paragraph_classes(story, piece.para, paras, dropcap=dropcap and piece.first_line == 0)  # type: ignore[arg-type]
+        classes = paragraph_classes(piece.para, paras, dropcap=dropcap and piece.first_line == 0)
         end_line = piece.first_line + (piece.lines - (1 if m.crosshead and not piece.at_top else 0))
         if m.crosshead:
             start_char, end_char = 0, None
@@ -472,22 +471,22 @@ class Planner:
             end_char = offsets[end_line] if end_line < m.count else None
             if end_char is not None:
                 # A trailing space would make WeasyPrint break the last line differently.
-                text = para.text  # type: ignore[attr-defined]
+                text = para.text
                 while end_char > start_char and text[end_char - 1] == " ":
                     end_char -= 1
         extra = []
         if piece.first_line > 0:
             extra.append("cont")
-            classes = classes.replace("dropcap", "").replace("first", "")
+            classes = " ".join(c for c in classes.split() if c != "first")  # a continued piece has no lead-in
         if not m.crosshead and end_line < m.count:
             extra.append("splits")
-        html = runs_html(para, start_char, end_char, dropcap="dropcap" in classes.split())  # type: ignore[arg-type]
+        html = runs_html(para, start_char, end_char, dropcap="dropcap" in classes.split())
         if not m.crosshead and end_line < m.count and m.hyphenated[end_line - 1]:
             html = html + "-"
         classes = " ".join(classes.split() + extra)
         tag = f'<p class="{classes}">{html}</p>'
         return ParagraphPiece(
-            paragraph=para, index=piece.para, first_line=piece.first_line,  # type: ignore[arg-type]
+            paragraph=para, index=piece.para, first_line=piece.first_line,
             lines=piece.lines, total_lines=m.count, html=tag, drop_cap="dropcap" in classes,
         )
 
@@ -642,14 +641,12 @@ def plan_edition(edition: Edition, measurer: Measurer | None = None) -> Flatplan
             if slot.continued_from is not None:
                 slots_by_key[(slot.story.slug, slot.continued_from)] = layout.number
     resolved: list[PageLayout] = []
-    overset: list[str] = []
     for layout in layouts:
         new_slots = []
         for slot in layout.stories:
             if slot.continues_on == -1:
                 target = slots_by_key.get((slot.story.slug, layout.number))
                 if target is None:
-                    overset.append(slot.story.slug)
                     planner.warnings.append(
                         f"overset: '{slot.story.slug}' on page {layout.number} jumps but no later page had room "
                         "for its continuation — cut the story or free space in its section")
