@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -48,6 +49,9 @@ from gp_print.preflight import (
 from gp_print.render import cached_page, canonical_record, file_digest, page_cache_dir, page_key, render_page_cached
 from gp_print.site import EDITION_DATA, write_edition_data
 from gp_print.writer import atomic_write_bytes, exclusive_lock, fsync_dir, move_into_place
+
+if TYPE_CHECKING:
+    from gp_print.cluster import PageCluster
 
 log = logging.getLogger("gp_print")
 Progress = Callable[[int, int, str], None]
@@ -108,7 +112,8 @@ def plan(edition_dir: Path) -> Flatplan:
 #
 # A page task renders one page (or copies it from the page cache) into the staging folder and
 # preflights its press PDF.  It is a pure function of (edition, page layout, press settings),
-# so it runs the same in this process or in a worker process: the bytes do not depend on where.
+# so it runs the same in this process, in a worker process or on a Dask worker on another
+# machine (cluster.py): the bytes do not depend on where.
 
 PageDone = tuple[RenderedPage, bool, list[PageReport]]
 
@@ -156,10 +161,13 @@ _WORKER_ENV = ("SOURCE_DATE_EPOCH", "XDG_CACHE_HOME", "GP_PRINT_CACHE_DIR", "GP_
 
 
 def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path, *, press: PressSettings,
-                 workers: int, progress: Callable[[int, str], None] | None = None) -> list[PageDone]:
+                 workers: int, progress: Callable[[int, str], None] | None = None,
+                 scheduler: str | PageCluster | None = None) -> list[PageDone]:
     """Every page, rendered or reused, and preflighted, in page order.  Pages not in the page
     cache are rendered in `workers` processes (spawned, so each sets up fontconfig before
-    WeasyPrint loads); with one worker, or one page to render, everything runs here."""
+    WeasyPrint loads); with one worker, or one page to render, everything runs here.  With a
+    `scheduler` (a Dask scheduler's address, or a connection to one) they are rendered on its
+    workers instead (cluster.py) and `workers` is not used."""
     keys = [page_key(edition, layout, press) for layout in layouts]
     done: dict[int, PageDone] = {}
     todo = []
@@ -170,6 +178,16 @@ def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path,
             done[i] = _page_task(edition, layout, keys[i], staging, press)
             if progress:
                 progress(len(done), f"page {layout.number} (cached)")
+    if scheduler is not None and todo:
+        def arrived(i: int, page: PageDone) -> None:
+            done[i] = page
+            if progress:
+                progress(len(done), f"page {layouts[i].number}")
+
+        with _cluster(scheduler) as cluster:
+            assert cluster is not None
+            cluster.render(edition, [(i, layouts[i], keys[i]) for i in todo], staging, press, arrived)
+        return [done[i] for i in range(len(layouts))]
     workers = max(1, min(workers, len(todo)))
     if workers == 1:
         for i in todo:
@@ -196,6 +214,19 @@ def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path,
                     if progress:
                         progress(len(done), f"page {layouts[i].number}")
     return [done[i] for i in range(len(layouts))]
+
+
+@contextlib.contextmanager
+def _cluster(scheduler: str | PageCluster | None) -> Iterator[PageCluster | None]:
+    """A connection to the Dask scheduler at `scheduler` for the block (None: no scheduler;
+    an open connection is used as it is and left open)."""
+    if scheduler is None or not isinstance(scheduler, str):
+        yield scheduler
+        return
+    from gp_print.cluster import PageCluster
+
+    with PageCluster(scheduler) as cluster:
+        yield cluster
 
 
 # ------------------------------------------------------------------------------ plan cache
@@ -251,19 +282,21 @@ def plan_cached(edition: Edition) -> Flatplan:
 
 def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
                   progress: Progress | None = None, press: PressSettings = DEFAULT_PRESS,
-                  workers: int | None = None) -> BuildResult:
+                  workers: int | None = None, scheduler: str | None = None) -> BuildResult:
     """Build every press page, the e-edition and the plate manifest of the edition in
     `edition_dir` into `out_dir`.  The press pages are preflighted in staging: a page the plant
     would reject fails the build and leaves `out_dir` as it was.  Pages are rendered in
-    `workers` processes (default: one per CPU); pages whose content hash is in the page cache
-    are not rendered again."""
+    `workers` processes (default: one per CPU), or with a `scheduler` address
+    (`tcp://HOST:8786`) on that Dask cluster's workers (cluster.py; the scheduler is reached
+    before planning, so a wrong address fails at once); pages whose content hash is in the
+    page cache are not rendered again."""
     started = time.perf_counter()
     workers = workers or os.cpu_count() or 1
     edition = load_edition(edition_dir)
     _reproducible_env(edition)
     out_dir = out_dir.resolve()
     # Lock before the slow part, so a second build of the same folder fails at once.
-    with output_lock(out_dir), refusals_as_errors():
+    with output_lock(out_dir), refusals_as_errors(), _cluster(scheduler) as cluster:
         remove_stale_staging(out_dir)
         flatplan = plan_cached(edition)
         warnings = list(flatplan.warnings) + photo_warnings(flatplan, press.min_ppi) + ad_warnings(edition, press)
@@ -278,7 +311,7 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
                     progress(count - 1, total, what)
 
             pages = render_pages(edition, flatplan.pages, staging, press=press, workers=workers,
-                                 progress=page_progress)
+                                 progress=page_progress, scheduler=cluster)
             rendered = [page for page, _, _ in pages]
             fresh = tuple(page.number for page, was_rendered, _ in pages if was_rendered)
             if progress:

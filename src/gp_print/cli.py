@@ -49,11 +49,17 @@ def main(verbose: bool) -> None:
 @click.option("--strict", is_flag=True, help="Fail on any warning (for the nightly run).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Processes rendering pages  [default: one per CPU]")
-def build(edition: Path, out_dir: Path, strict: bool, workers: int | None) -> None:
+@click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
+              help="Render the pages on this Dask scheduler's workers (needs gp-print[cluster]; "
+                   "README, \"Running on a cluster\").")
+def build(edition: Path, out_dir: Path, strict: bool, workers: int | None, scheduler: str | None) -> None:
     """Build every page of EDITION as a press PDF, and the e-edition."""
     from gp_print.build import build_edition
 
-    result = build_edition(edition, out_dir, strict=strict, progress=_Bar("Building"), workers=workers)
+    if scheduler and workers:
+        raise click.UsageError("--workers and --scheduler do not go together: the cluster's workers render the pages")
+    result = build_edition(edition, out_dir, strict=strict, progress=_Bar("Building"), workers=workers,
+                           scheduler=scheduler)
     plan = result.flatplan
     placed = {s.story.slug for p in plan.pages for s in p.stories}
     for warning in result.warnings:

@@ -80,3 +80,8 @@ class StrictModeError(GPPrintError):
 
 class BuildLocked(GPPrintError):
     """Another build of the same output folder is running."""
+
+
+class ClusterError(GPPrintError):
+    """Pages could not be rendered on the Dask cluster asked for (`--scheduler`): the extra is
+    not installed, the scheduler cannot be reached, or a worker is not set up like this machine."""

@@ -417,11 +417,12 @@ def render_page_cached(edition: Edition, layout: PageLayout, out_dir: Path, *, k
             return RenderedPage(layout.number, out_dir / name, hit.links, (), screen_pdf=screen_dir / name), False
         log.warning("page cache entry %s is damaged; rendering page %d again", key, layout.number)
     rendered = render_page(edition, layout, out_dir, settings=settings, screen_dir=screen_dir)
-    _store(key, rendered)
+    store_page(key, rendered)
     return rendered, True
 
 
-def _store(key: str, rendered: RenderedPage) -> None:
+def store_page(key: str, rendered: RenderedPage) -> None:
+    """Keep a rendered page (its press and screen PDFs and links) in the page cache under `key`."""
     entry = _entry(key)
     if entry is None or rendered.screen_pdf is None:
         return
