@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from gp_print.assemble import assemble_eedition
+from gp_print.assemble import assemble_eedition, eedition_key, eedition_name
 from gp_print.colour import DEFAULT_PRESS, Fit, PressSettings, placed_ppi
+from gp_print.desk import write_flatplan_file
 from gp_print.errors import BuildLocked, StrictModeError
 from gp_print.fetch import configure_fonts, refusals_as_errors
 from gp_print.layouts import stylesheet_digest
@@ -101,11 +102,16 @@ def photo_warnings(flatplan: Flatplan, min_ppi: float = 150.0) -> list[str]:
     return out
 
 
-def plan(edition_dir: Path) -> Flatplan:
+def plan(edition_dir: Path, *, replan: bool = False, write: bool = False) -> Flatplan:
+    """The edition's flatplan, round the desk's pins and locks (gp_print.desk); with `write`,
+    the desk's file `flatplan.toml` is written (atomically) next to the stories."""
     edition = load_edition(edition_dir)
     _reproducible_env(edition)
     with refusals_as_errors():
-        return plan_edition(edition, Measurer(edition))
+        flatplan = plan_cached(edition, replan=replan)
+    if write:
+        write_flatplan_file(flatplan)
+    return flatplan
 
 
 # ------------------------------------------------------------------------------ page tasks
@@ -246,12 +252,12 @@ def _package_digest() -> str:
     return digest.hexdigest()
 
 
-def _plan_key(edition: Edition) -> str:
+def _plan_key(edition: Edition, replan: bool) -> str:
     root = edition.root.resolve()
     files = sorted({photo.file for story in edition.stories for photo in story.photos}
                    | {ad.file for ad in edition.ads})
     record = {"root": str(root), "code": _package_digest(), "edition": canonical_record(edition, root),
-              "files": {str(f): file_digest(f) for f in files}}
+              "files": {str(f): file_digest(f) for f in files}, "replan": replan}
     blob = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:40]
 
@@ -262,22 +268,41 @@ def _private(path: Path) -> bool:
     return st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
-def plan_cached(edition: Edition) -> Flatplan:
+def plan_cached(edition: Edition, *, replan: bool = False) -> Flatplan:
     """`plan_edition`, or the same plan from the cache folder when the edition is unchanged."""
     folder = page_cache_dir()
     if folder is None:
-        return plan_edition(edition, Measurer(edition))
-    path = folder.parent / "plans" / f"{_plan_key(edition)}.pickle"
+        return plan_edition(edition, Measurer(edition), replan=replan)
+    path = folder.parent / "plans" / f"{_plan_key(edition, replan)}.pickle"
     with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
         # Unpickling runs code: only a plan this user wrote, in a folder nobody else can write to.
         if _private(path) and _private(path.parent):
             cached = pickle.loads(path.read_bytes())
             if isinstance(cached, Flatplan) and cached.edition == edition:
                 return cached
-    flatplan = plan_edition(edition, Measurer(edition))
+    flatplan = plan_edition(edition, Measurer(edition), replan=replan)
     with contextlib.suppress(OSError, pickle.PicklingError):
         atomic_write_bytes(path, pickle.dumps(flatplan, protocol=pickle.HIGHEST_PROTOCOL))
     return flatplan
+
+
+def _eedition_cached(flatplan: Flatplan, pages: Sequence[RenderedPage], staging: Path) -> Path:
+    """`assemble_eedition`, or the same file from the cache folder when nothing it is made of
+    changed (a rebuild with no change, or with a change only the press pages show)."""
+    folder = page_cache_dir()
+    if folder is None:
+        return assemble_eedition(flatplan, pages, staging)
+    cached = folder.parent / "eeditions" / f"{eedition_key(flatplan, pages)}.pdf"
+    with contextlib.suppress(OSError):
+        # Only a file this user wrote, in a folder nobody else can write to.
+        if cached.is_file() and _private(cached) and _private(cached.parent):
+            path = staging / eedition_name(flatplan)
+            atomic_write_bytes(path, cached.read_bytes())
+            return path
+    path = assemble_eedition(flatplan, pages, staging)
+    with contextlib.suppress(OSError):
+        atomic_write_bytes(cached, path.read_bytes())
+    return path
 
 
 def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
@@ -316,7 +341,7 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
             fresh = tuple(page.number for page, was_rendered, _ in pages if was_rendered)
             if progress:
                 progress(total - 2, total, "e-edition")
-            eedition = assemble_eedition(flatplan, rendered, staging)
+            eedition = _eedition_cached(flatplan, rendered, staging)
             if progress:
                 progress(total - 1, total, "preflight")
             checked = PreflightResult(tuple(report for _, _, reports in pages for report in reports))

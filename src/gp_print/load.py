@@ -6,9 +6,13 @@ mistakes in one go rather than one per run.  Each problem names the file, the fi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
+import hashlib
+import os
 import re
+import sqlite3
 import stat
 import tomllib
 import warnings
@@ -20,6 +24,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from PIL import Image, ImageFile
 
+from gp_print.cache import MeasureStore, cache_dir, open_store
 from gp_print.errors import InputError, Problem
 from gp_print.model import (
     Ad,
@@ -37,6 +42,7 @@ from gp_print.model import (
 from gp_print.paths import LAYOUTS_DIR
 
 EDITION_FILE = "edition.toml"
+FLATPLAN_FILE = "flatplan.toml"  # the desk's file: gp_print.desk
 STORIES_DIR = "stories"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PHOTO_FORMATS = {"JPEG", "PNG"}
@@ -440,6 +446,41 @@ def _check_ad_overlaps(ads: list[Ad], path: Path, out: _Collector, grid: Grid) -
                     "book them on different pages or at bottom-left and bottom-right with room for both")
 
 
+_DECODE_STORES: dict[Path, MeasureStore | None] = {}
+
+
+def _decode_store() -> MeasureStore | None:
+    """The cache of pictures known to decode (by content), so a rebuild does not decode every
+    picture again just to check it; None when caching is off."""
+    if os.environ.get("GP_PRINT_NO_CACHE"):
+        return None
+    where = cache_dir()
+    if where not in _DECODE_STORES:
+        _DECODE_STORES[where] = open_store()
+    return _DECODE_STORES[where]
+
+
+def _decode_key(file: Path) -> str:
+    return "decoded:" + hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+def _decoded_before(file: Path) -> bool | None:
+    store = _decode_store()
+    if store is None:
+        return None
+    with contextlib.suppress(OSError, sqlite3.Error):
+        if store.get_many([_decode_key(file)]):
+            return True
+    return None
+
+
+def _remember_decoded(file: Path) -> None:
+    store = _decode_store()
+    if store is not None:
+        with contextlib.suppress(OSError, sqlite3.Error):
+            store.put_many({_decode_key(file): {"ok": True}})
+
+
 def _open_image(file: Path, path: Path, fld: str, out: _Collector, limits: Limits) -> tuple[int, int] | None:
     """Open and fully decode an image; refuse what would break or bloat the render."""
     bomb_limit = Image.MAX_IMAGE_PIXELS
@@ -458,9 +499,12 @@ def _open_image(file: Path, path: Path, fld: str, out: _Collector, limits: Limit
                         f"{limits.max_photo_pixels:,}", f"downscale it to at most {limits.max_photo_pixels:,} pixels "
                         "(or raise [limits] max_photo_pixels)")
                 return None
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                img.load()
+            decoded = _decoded_before(file)
+            if decoded is None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    img.load()
+                _remember_decoded(file)
     except FileNotFoundError:
         out.add(path, fld, f"'{file.name}' not found", "put the picture in the edition's photos/ folder")
         return None
@@ -764,11 +808,20 @@ def load_edition(root: Path, *, limits: Limits = Limits()) -> Edition:
             continue
         by_slug[story.slug] = file
         stories.append(story)
+    desk = None
+    desk_path = root / FLATPLAN_FILE
+    if desk_path.exists() or desk_path.is_symlink():
+        # The desk's flatplan file (gp_print.desk), checked against everything above.
+        from gp_print.desk import read_desk_plan
+
+        desk_data = _load_toml(desk_path, out, limits)
+        if desk_data is not None:
+            desk = read_desk_plan(desk_path, desk_data, out, grid=grid, pages=pages, ads=ads, stories=stories)
     if out.problems:
         raise InputError(out.problems)
     assert isinstance(date, dt.date) and isinstance(issue, int)
     return Edition(
         root=root, title=title, date=date, issue=issue, price=price, lang=lang, tagline=tagline,
-        grid=grid, sections=sections, pages=pages, ads=ads, stories=tuple(stories),
+        grid=grid, sections=sections, pages=pages, ads=ads, stories=tuple(stories), desk=desk,
     )
 

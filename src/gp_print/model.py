@@ -192,6 +192,8 @@ class Edition:
     pages: tuple[PagePlan, ...]
     ads: tuple[Ad, ...]
     stories: tuple[Story, ...]
+    #: The desk's flatplan file (flatplan.toml), when the edition folder has one.
+    desk: DeskPlan | None = None
 
     def section(self, section_id: str) -> Section:
         for s in self.sections:
@@ -293,6 +295,8 @@ class StorySlot:
     overset_lines: int = 0
     pull_quote: str = ""
     pull_quote_by: str = ""
+    #: Lines of white opened under the headline so the story reaches the foot of its stack.
+    head_pad: int = 0
 
 
 @dataclass(frozen=True)
@@ -331,10 +335,22 @@ class PageLayout:
     def number(self) -> int:
         return self.plan.number
 
+    def white(self) -> list[Rect]:
+        """Every run of empty lines in the type area, one column wide: the holes, and the white
+        at the foot of a story's columns (a column of text that stops short of its box)."""
+        runs = [Rect(h.column + c, 1, h.line, h.lines) for h in self.holes for c in range(h.columns)]
+        for slot in self.stories:
+            for column in slot.columns:
+                short = column.rect.lines - column.lines_used
+                if short > 0:
+                    runs.append(Rect(column.rect.column, 1, column.rect.bottom - short, short))
+        return runs
+
     def fill_ratio(self, grid: Grid) -> float:
+        """The share of the type area below the page head that carries something."""
         area = grid.columns * (grid.depth_lines - self.top_line)
-        hole_area = sum(h.columns * h.lines for h in self.holes)
-        return 1 - hole_area / area if area else 1.0
+        white = sum(run.lines for run in self.white())
+        return 1 - white / area if area else 1.0
 
 
 @dataclass(frozen=True)
@@ -345,6 +361,8 @@ class Flatplan:
     unplaced: tuple[tuple[Story, str], ...]
     warnings: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    #: Pages set again exactly as the desk's flatplan file had them (locked, or untouched by a change).
+    kept: tuple[int, ...] = ()
 
     def page_of(self, slug: str) -> int | None:
         for page in self.pages:
@@ -352,6 +370,53 @@ class Flatplan:
                 if slot.story.slug == slug and slot.continued_from is None:
                     return page.number
         return None
+
+
+# --------------------------------------------------------------------------------- the desk's file
+
+
+@dataclass(frozen=True)
+class SlotRecord:
+    """A story's slot as the desk's flatplan file records it: enough to set it again the same
+    way (the planner's choices, not the text, which is measured again)."""
+
+    story: str
+    rect: Rect
+    rank: str
+    photo: tuple[int, int] | None = None  # picture columns × image lines
+    pull_quote: bool = False
+    head_pad: int = 0
+    start: tuple[int, int] = (0, 0)  # paragraph and line a continuation starts at
+    continued_from: int | None = None
+    jumps: bool = False
+    pin: bool = False
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """A page of the desk's flatplan file; `lock` keeps it exactly as it is."""
+
+    number: int
+    section: str
+    template: str
+    lock: bool
+    slots: tuple[SlotRecord, ...]
+    fillers: tuple[Filler, ...] = ()
+    holes: tuple[Rect, ...] = ()
+    ads: tuple[tuple[str, Rect], ...] = ()
+
+
+@dataclass(frozen=True)
+class DeskPlan:
+    """The flatplan file next to the edition, as the desk left it: the last plan, with their pins
+    and locks, and a digest of every story as it was planned (to see which ones changed since)."""
+
+    path: Path
+    pages: tuple[PageRecord, ...]
+    digests: tuple[tuple[str, str], ...]
+
+    def page(self, number: int) -> PageRecord | None:
+        return next((p for p in self.pages if p.number == number), None)
 
 
 # --------------------------------------------------------------------------------- output
