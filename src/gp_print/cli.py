@@ -10,6 +10,7 @@ import click
 
 from gp_print import __version__
 from gp_print.errors import GPPrintError
+from gp_print.quality import edition_quality
 
 
 class _Bar:
@@ -69,6 +70,7 @@ def build(edition: Path, out_dir: Path, strict: bool, workers: int | None, sched
         f"{len(placed)} of {len(plan.edition.stories)} stories placed, {len(plan.jumps)} jumps, "
         f"{len(result.warnings)} warnings, {result.seconds:.1f} s"
     )
+    click.echo(edition_quality(plan).summary())
     click.echo(f"press pages in {out_dir}/ (preflight passed, plates.json), e-edition {result.eedition.name}")
 
 
@@ -102,28 +104,46 @@ def validate(edition: Path) -> None:
 
 @main.command()
 @click.argument("edition", type=click.Path(path_type=Path, file_okay=False))
-def plan(edition: Path) -> None:
-    """Print the flatplan of EDITION as a table."""
+@click.option("--replan", is_flag=True,
+              help="Plan every page afresh round the pinned slots and locked pages of flatplan.toml.")
+@click.option("--no-write", is_flag=True, help="Only print the flatplan; leave flatplan.toml as it is.")
+def plan(edition: Path, replan: bool, no_write: bool) -> None:
+    """Plan EDITION, print the flatplan as a table and write it to EDITION/flatplan.toml, where
+    the desk can pin slots and lock pages (see README, "The desk's flatplan file")."""
     from gp_print.build import plan as make_plan
 
-    flatplan = make_plan(edition)
+    flatplan = make_plan(edition, replan=replan, write=not no_write)
     grid = flatplan.edition.grid
-    click.echo(f"{'page':>4}  {'section':<9} {'template':<8} {'fill':>6}  stories / ads")
+    desk = flatplan.edition.desk
+    click.echo(f"{'page':>4}  {'section':<9} {'template':<8} {'fill':>6}  stories / ads   (* pinned, L locked, "
+               "= kept from flatplan.toml)")
     for page in flatplan.pages:
+        record = desk.page(page.number) if desk else None
+        pinned = {(s.story, s.continued_from) for s in record.slots if s.pin} if record else set()
         items = []
         for s in page.stories:
-            tag = s.story.slug
+            tag = s.story.slug + ("*" if (s.story.slug, s.continued_from) in pinned else "")
             if s.continued_from:
                 tag += f" (from p{s.continued_from})"
             if s.continues_on:
                 tag += f" (→ p{s.continues_on})"
+            if s.overset_lines:
+                tag += f" OVERSET {s.overset_lines} lines"
             items.append(f"{tag} [{s.rect.columns}×{s.rect.lines}]")
         items += [f"AD {a.ad.advertiser} [{a.ad.columns}×{a.ad.height_cm:g}cm]" for a in page.ads]
         items += [f"HOUSE AD {f.kind} [{f.rect.columns}×{f.rect.lines}]" for f in page.fillers]
-        click.echo(f"{page.number:>4}  {page.plan.section:<9} {page.plan.template:<8} "
+        mark = "L" if record and record.lock else "=" if page.number in flatplan.kept else " "
+        click.echo(f"{page.number:>4}{mark} {page.plan.section:<9} {page.plan.template:<8} "
                    f"{page.fill_ratio(grid) * 100:5.1f}%  " + "; ".join(items))
     for story, reason in flatplan.unplaced:
         click.echo(f"unplaced: {story.slug} — {reason}")
+    click.echo(edition_quality(flatplan).summary())
+    if desk is not None and not replan:
+        planned = [p.number for p in flatplan.pages if p.number not in flatplan.kept]
+        click.echo(f"kept {len(flatplan.kept)} page(s) from {desk.path.name}; planned again: "
+                   + (", ".join(map(str, planned)) or "none"))
+    if not no_write:
+        click.echo(f"wrote {flatplan.edition.root / 'flatplan.toml'}")
     for warning in flatplan.warnings:
         click.echo(f"warning: {warning}", err=True)
 

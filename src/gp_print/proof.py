@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from gp_print.errors import GPPrintError
 from gp_print.model import Grid, PageLayout, Rect
+from gp_print.quality import MAX_WHITE_LINES
 
 __all__ = ["ProofPage", "ProofSet", "rasterise", "write_proofs"]
 
@@ -303,7 +304,8 @@ JUMP = (30, 90, 220)
 
 
 def mark_problems(image: Image.Image, layout: PageLayout, grid: Grid, dpi: float) -> Image.Image:
-    """Draw what a sub-editor must see on a proof: holes and overset in red, house ads in
+    """Draw what a sub-editor must see on a proof: holes (and white more than two lines deep
+    at a column's foot) and overset in red, house ads in
     orange, jumps in blue, each labelled.  The press files are never marked."""
     scale = dpi / 25.4
     marked = image.convert("RGB")
@@ -325,6 +327,13 @@ def mark_problems(image: Image.Image, layout: PageLayout, grid: Grid, dpi: float
         xy = box(hole)
         draw.rectangle(xy, fill=(*HOLE, 70), outline=(*HOLE, 255), width=3)
         label(xy, f"HOLE {hole.lines} lines", HOLE)
+    # White at the foot of a story's column deeper than the quality target allows.
+    for run in layout.white():
+        if run.lines > MAX_WHITE_LINES and not any(h.column <= run.column < h.column + h.columns
+                                                   and h.line <= run.line < h.bottom for h in layout.holes):
+            xy = box(run)
+            draw.rectangle(xy, fill=(*HOLE, 70), outline=(*HOLE, 255), width=2)
+            label(xy, f"WHITE {run.lines}", HOLE)
     for filler in layout.fillers:
         xy = box(filler.rect)
         draw.rectangle(xy, outline=(*HOUSE_AD, 255), width=3)

@@ -11,6 +11,7 @@ import pytest
 from gp_print.load import load_edition
 from gp_print.measure import Measurer
 from gp_print.plan import plan_edition
+from gp_print.quality import MIN_FILL, edition_quality
 from gp_print.synth import make_edition
 
 
@@ -27,16 +28,27 @@ def test_same_seed_same_files(tmp_path: Path) -> None:
     assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
 
 
-@pytest.mark.parametrize("seed", [3, 11])
-def test_synthetic_edition_plans_cleanly(tmp_path: Path, seed: int) -> None:
-    make_edition(tmp_path / "ed", pages=12, stories=30, seed=seed)
+@pytest.mark.parametrize(("pages", "stories", "seed"), [
+    (12, 30, 3), (12, 30, 11), (48, 120, 7),
+    # Known miss, kept in sight: strict, so the day the planner meets it this fails until unmarked.
+    pytest.param(48, 120, 23, marks=pytest.mark.xfail(
+        strict=True, reason="page 42: the lead's box is two lines deeper than its copy; 96.8 % filled")),
+])
+def test_synthetic_edition_plans_cleanly(tmp_path: Path, pages: int, stories: int, seed: int) -> None:
+    make_edition(tmp_path / "ed", pages=pages, stories=stories, seed=seed)
     edition = load_edition(tmp_path / "ed")
     plan = plan_edition(edition, Measurer(edition))
+    quality = edition_quality(plan)
     assert not [w for w in plan.warnings if w.startswith("overset")], plan.warnings
-    for page in plan.pages:
-        assert page.fill_ratio(edition.grid) >= 0.97, (page.number, page.holes)
-        for slot in page.stories:
-            assert slot.overset_lines == 0
+    for page in quality.pages:
+        assert page.overset_lines == 0, page
+        assert page.fill >= MIN_FILL, page
+        assert not page.short_jumps and not page.widows and not page.orphans and not page.heads_at_foot, page
+    # White deeper than two lines at the foot of a column: at most one column in 48 pages
+    # (README, "Quality of the plan"), and never deeper than three lines.
+    runs = [run for page in quality.pages for run in page.white]
+    assert len(runs) <= 1, quality.summary()
+    assert all(run.lines <= 3 for run in runs), quality.summary()
     placed = {s.story.slug for p in plan.pages for s in p.stories}
     listed = {s.slug for s, _ in plan.unplaced}
     assert placed | listed == {s.slug for s in edition.stories}
