@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("GP_PRINT_NO_CACHE", None)
 
     from gp_print.assemble import assemble_eedition
-    from gp_print.build import build_edition
+    from gp_print.build import build_edition, plan
     from gp_print.proof import write_proofs
     from gp_print.synth import make_edition
 
@@ -219,6 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     build: Callable[[], Any] = lambda: build_edition(edition_dir, out, workers=args.workers)  # noqa: E731
     with timed(seconds, memory, "cold build", peak):
         cold = build()
+    # The desk's turn: `gp-print plan` writes flatplan.toml; from then on a build keeps every page
+    # that no change touches (README, "The desk's flatplan file").
+    with timed(seconds, memory, "desk: flatplan.toml written", peak):
+        plan(edition_dir, write=True)
+    with timed(seconds, memory, "build after the desk's plan", peak):
+        build()
     with timed(seconds, memory, "no-change rebuild", peak):
         same = build()
     edited = edit_one_story(cold.flatplan)
@@ -250,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     cold_s = seconds["cold build"]
     targets = {
         "cold build": "<= 0.5x baseline",
+        "desk: flatplan.toml written": "",
+        "build after the desk's plan": "",
         "no-change rebuild": "< 1 s + start-up",
         "rebuild, one story edited": "<= 0.1x cold",
         "rebuild, one late story added": "",

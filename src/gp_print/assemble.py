@@ -29,6 +29,25 @@ def eedition_name(flatplan: Flatplan) -> str:
     return f"{ed.code}-{ed.date:%Y%m%d}-eedition.pdf"
 
 
+def eedition_key(flatplan: Flatplan, pages: Sequence[RenderedPage]) -> str:
+    """A hash of everything the e-edition is made of: the screen pages' bytes, their links, the
+    outline, the metadata, and this module and pypdf."""
+    import pypdf
+
+    edition = flatplan.edition
+    digest = hashlib.sha256()
+    for part in (__version__, pypdf.__version__, Path(__file__).read_bytes(), edition.title, edition.date.isoformat(),
+                 edition.issue, edition.lang, edition.date_long, [(s.id, s.name) for s in edition.sections]):
+        digest.update(repr(part).encode() + b"\0")
+    for rendered in sorted(pages, key=lambda p: p.number):
+        digest.update(hashlib.sha256(Path(rendered.screen_pdf or rendered.press_pdf).read_bytes()).digest())
+        digest.update(repr((rendered.number, rendered.links)).encode())
+    for layout in flatplan.pages:
+        digest.update(repr((layout.number, layout.plan.section, [
+            (s.rect.line, s.rect.column, s.continued_from, s.story.headline) for s in layout.stories])).encode())
+    return digest.hexdigest()
+
+
 def assemble_eedition(flatplan: Flatplan, pages: Sequence[RenderedPage], out_dir: Path) -> Path:
     edition = flatplan.edition
     writer = PdfWriter()

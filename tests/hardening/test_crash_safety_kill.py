@@ -176,8 +176,11 @@ def _lock_held(lock: Path) -> bool:
 @pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs /proc/locks to see the first build's lock")
 def test_two_builds_at_once_one_waits_for_nothing_and_fails_cleanly(editions, tmp_path):
     out = tmp_path / "out"
+    # The first build renders everything (no caches), so it holds the lock long enough for the
+    # second to find it held; a fully cached build is over in a blink.
     first = subprocess.Popen([*gp_print_command(), "build", str(editions["new"]), "-o", str(out)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**child_env(), "GP_PRINT_NO_CACHE": "1"})
     try:
         deadline = time.monotonic() + 60
         while not _lock_held(out / ".gp-print.lock"):
