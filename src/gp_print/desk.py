@@ -101,6 +101,14 @@ def desk_plan(flatplan: Flatplan, path: Path) -> DeskPlan:
     return DeskPlan(path, tuple(pages), digests)
 
 
+def slots_digest(slots: Sequence[SlotRecord]) -> str:
+    """The page's slots as the planner left them, pins aside: a page whose digest no longer
+    matches was edited by hand, and is planned again round its pins."""
+    shapes = [(s.story, s.rect, s.rank, s.photo, s.pull_quote, s.head_pad, s.start, s.continued_from, s.jumps)
+              for s in slots]
+    return hashlib.sha256(repr(shapes).encode()).hexdigest()[:16]
+
+
 def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
@@ -120,7 +128,8 @@ def render_desk_plan(desk: DeskPlan, flatplan: Flatplan) -> str:
         layout = layouts[page.number]
         out.append(f"\n[[page]]  # page {page.number}: {layout.fill_ratio(edition.grid) * 100:.1f} % filled")
         out += [f"number = {page.number}", f"section = {_q(page.section)}", f"template = {_q(page.template)}",
-                f"lock = {'true' if page.lock else 'false'}"]
+                f"lock = {'true' if page.lock else 'false'}",
+                f"planned = {_q(slots_digest(page.slots))}  # how the planner left the slots: leave it"]
         for slot in page.slots:
             note = ""
             story_slot = next(s for s in layout.stories
@@ -199,13 +208,14 @@ def read_desk_plan(path: Path, data: dict[str, Any], out: _Collector, *, grid: G
         section = pf.text("section")
         template = pf.text("template")
         lock = pf.get("lock", bool, "true or false", default=False, example="true")
+        planned = pf.text("planned")
         for key in ("slot", "house_ad", "hole", "ad"):
             pf.known[key] = "array of tables"
         pf.unknown()
         if not isinstance(number, int):
             continue
-        planned = by_number.get(number)
-        if planned is None:
+        page_plan = by_number.get(number)
+        if page_plan is None:
             out.add(path, where + "number", f"page {number} is not in edition.toml's page plan",
                     "delete this [[page]] or add the page to edition.toml")
             continue
@@ -221,10 +231,10 @@ def read_desk_plan(path: Path, data: dict[str, Any], out: _Collector, *, grid: G
         recorded_ads = []
         for rect, advertiser in _read_boxes(raw.get("ad", []), path, out, where + "ad", grid, with_advertiser=True):
             recorded_ads.append((advertiser, rect))
-        same_page = section == planned.section and template == planned.template
-        records.append(PageRecord(number, planned.section if same_page else section,
-                                  planned.template if same_page else template, bool(lock), slots, fillers, holes,
-                                  tuple(recorded_ads)))
+        same_page = section == page_plan.section and template == page_plan.template
+        records.append(PageRecord(number, page_plan.section if same_page else section,
+                                  page_plan.template if same_page else template, bool(lock), slots, fillers, holes,
+                                  tuple(recorded_ads), edited=planned != slots_digest(slots)))
     raw_digests = data.get("stories", {})
     digests: list[tuple[str, str]] = []
     if isinstance(raw_digests, dict):

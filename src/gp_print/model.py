@@ -404,6 +404,8 @@ class PageRecord:
     fillers: tuple[Filler, ...] = ()
     holes: tuple[Rect, ...] = ()
     ads: tuple[tuple[str, Rect], ...] = ()
+    #: The desk changed the page's slots by hand (moved, resized, added or deleted one).
+    edited: bool = False
 
 
 @dataclass(frozen=True)

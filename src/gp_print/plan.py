@@ -965,7 +965,7 @@ def _plan_with_desk(planner: Planner, edition: Edition, desk: DeskPlan, *, repla
         was = records.get(page.number)
         if (was is None or (was.section, was.template) != (page.section, page.template)
                 or was.ads != page_ads(edition.ads, edition.grid, page.number)
-                or any(slot.story in changed or slot.story not in now for slot in was.slots)):
+                or was.edited or any(slot.story in changed or slot.story not in now for slot in was.slots)):
             touched.add(page.number)
 
     numbers = {p.number for p in edition.pages}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,20 @@ lock = false
     assert any(f == "page[3].slot[1].line" and "Vale Bakery" in m for f, m in
                ((p.field, p.message) for p in caught.value.problems)), problems
     assert all(p.fix for p in caught.value.problems)
+
+
+def test_a_pin_moved_by_hand_replans_its_page_round_it(planned: tuple[Path, Flatplan], tmp_path: Path) -> None:
+    first = planned[1]
+    root = _copy(planned, tmp_path)
+    page2 = first.pages[1]
+    moved = [s for s in page2.stories if s.continued_from is None and s.rect.line > page2.top_line][-1]
+    text = _set_in_file((root / "flatplan.toml").read_text(encoding="utf-8"), 2, moved.story.slug, "pin", "true")
+    text = _set_in_file(text, 2, moved.story.slug, "line", str(moved.rect.line + 1 - 3))  # three lines higher
+    (root / "flatplan.toml").write_text(text, encoding="utf-8")
+
+    again = plan(root)
+
+    assert 2 not in again.kept and len(again.kept) >= len(first.pages) - 2
+    slot = _slot(again.pages[1], moved.story.slug)
+    assert slot.rect == replace(moved.rect, line=moved.rect.line - 3)
+    _assert_sound(again)
