@@ -61,6 +61,7 @@ MIN_JUMP_LINES = 4
 MIN_GOOD_JUMP_LINES = 15
 MIN_STACK_LINES = 14
 MAX_WHITE_LINES = 2  # white deeper than this at the foot of a column reads as a hole
+MIN_FILL = 0.97  # of the type area below the page head, holes and white at column feet counted
 MIN_LEAD_COLUMN_LINES = 10  # a page lead has copy for at least this many lines in every column
 MIN_FOLLOW_LINES = 9  # a story set at natural depth must leave at least this for the next one
 FILLER_MIN_LINES = 6  # holes this deep get a house ad; shallower ones stay white and are reported
@@ -1466,6 +1467,12 @@ def _attempt(planner: Planner, page: PagePlan, spec: TemplateSpec, queue_in: lis
         # overset text — the worst outcome of all.
         att.cost += 400 * sum(1 for slug in own if slug not in placed)
         att.cost += 2000 * sum(1 for p in att.queue if p.from_page is not None)
+    # The page must be filled to the quality target (gp_print.quality): white beyond it costs dear.
+    white = sum(c.rect.lines - c.lines_used for s in att.slots for c in s.columns) \
+        + sum(h.columns * h.lines for h in att.holes)
+    over = white - int(grid.columns * (grid.depth_lines - top) * (1 - MIN_FILL))
+    if over > 0:
+        att.cost += 300 + 20 * over
     att.cost -= 5 * len(placed)
     return att
 
