@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -194,15 +194,7 @@ def read_desk_plan(path: Path, data: dict[str, Any], out: _Collector, *, grid: G
     records: list[PageRecord] = []
     seen_pages: set[int] = set()
     pinned_where: dict[tuple[str, int | None], str] = {}
-    raw_pages = data.get("page", [])
-    if not isinstance(raw_pages, list):
-        out.add(path, "page", "expected [[page]] tables", "write each page as a [[page]] table")
-        raw_pages = []
-    for i, raw in enumerate(raw_pages):
-        where = f"page[{i + 1}]."
-        if not isinstance(raw, dict):
-            out.add(path, where[:-1], "expected a table", "write the page as a [[page]] table")
-            continue
+    for where, raw in _tables(data.get("page", []), path, out, "page", "page"):
         pf = _Fields(raw, path, out, where)
         number = pf.get("number", int, "a whole number", required=True, example="3")
         section = pf.text("section")
@@ -246,6 +238,20 @@ def read_desk_plan(path: Path, data: dict[str, Any], out: _Collector, *, grid: G
     return DeskPlan(path, tuple(records), tuple(sorted(digests)))
 
 
+def _tables(raw: Any, path: Path, out: _Collector, where: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each table of an array of tables `where` (e.g. `page[2].slot`), with its field prefix;
+    anything that is not a table is a problem."""
+    if not isinstance(raw, list):
+        out.add(path, where, f"expected [[{name}]] tables", f"write each one as a [[{name}]] table")
+        return
+    for i, item in enumerate(raw):
+        here = f"{where}[{i + 1}]"
+        if not isinstance(item, dict):
+            out.add(path, here, "expected a table", f"write it as a [[{name}]] table")
+            continue
+        yield here + ".", item
+
+
 def _read_rect(raw: dict[str, Any], path: Path, out: _Collector, where: str, grid: Grid) -> Rect | None:
     f = _Fields(raw, path, out, where)
     values = {}
@@ -269,14 +275,7 @@ def _read_rect(raw: dict[str, Any], path: Path, out: _Collector, where: str, gri
 def _read_boxes(raw: Any, path: Path, out: _Collector, where: str, grid: Grid, *, with_kind: bool = False,
                 with_advertiser: bool = False) -> list[tuple[Rect, str]]:
     found: list[tuple[Rect, str]] = []
-    if not isinstance(raw, list):
-        out.add(path, where, "expected an array of tables", "leave it as gp-print wrote it")
-        return found
-    for i, item in enumerate(raw):
-        here = f"{where}[{i + 1}]."
-        if not isinstance(item, dict):
-            out.add(path, here[:-1], "expected a table", "leave it as gp-print wrote it")
-            continue
+    for here, item in _tables(raw, path, out, where, "page." + where.rsplit(".", 1)[-1]):
         f = _Fields(item, path, out, here)
         label = f.text("kind") if with_kind else f.text("advertiser") if with_advertiser else ""
         for key in ("column", "columns", "line", "lines"):
@@ -297,14 +296,7 @@ def _read_slots(raw: Any, path: Path, out: _Collector, where: str, grid: Grid, n
                 slugs: dict[str, Story], ads: tuple[tuple[str, Rect], ...],
                 pinned_where: dict[tuple[str, int | None], str]) -> tuple[SlotRecord, ...]:
     slots: list[SlotRecord] = []
-    if not isinstance(raw, list):
-        out.add(path, where + "slot", "expected [[page.slot]] tables", "leave it as gp-print wrote it")
-        return ()
-    for i, item in enumerate(raw):
-        here = f"{where}slot[{i + 1}]."
-        if not isinstance(item, dict):
-            out.add(path, here[:-1], "expected a table", "write the slot as a [[page.slot]] table")
-            continue
+    for here, item in _tables(raw, path, out, where + "slot", "page.slot"):
         f = _Fields(item, path, out, here)
         slug = f.text("story", required=True, example='"harbour-dredging"')
         pin = f.get("pin", bool, "true or false", default=False, example="true")
@@ -344,7 +336,7 @@ def _read_slots(raw: Any, path: Path, out: _Collector, where: str, grid: Grid, n
             pin_key = (slug, continued_from if isinstance(continued_from, int) else None)
             if pin_key in pinned_where:
                 out.add(path, here + "pin", f"'{slug}' is also pinned at {pinned_where[pin_key]}", "pin it once")
-            pinned_where[pin_key] = f"{where}slot[{i + 1}]"
+            pinned_where[pin_key] = here[:-1]
         slots.append(SlotRecord(
             story=slug, rect=rect, rank=rank, photo=(photo[0], photo[1]) if photo else None,
             pull_quote=bool(pull_quote), head_pad=head_pad if isinstance(head_pad, int) else 0,
