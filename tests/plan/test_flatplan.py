@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 from gp_print.model import BuildResult, Rect
+from gp_print.quality import edition_quality
 
 
 def _overlap(a: Rect, b: Rect) -> bool:
@@ -55,6 +56,12 @@ def test_every_page_is_filled(sample_build: BuildResult) -> None:
     for page in sample_build.flatplan.pages:
         assert page.fill_ratio(grid) >= 0.97, (page.number, page.holes)
         assert page.stories, f"page {page.number} carries no story"
+
+
+def test_the_sample_meets_every_quality_target(sample_build: BuildResult) -> None:
+    quality = edition_quality(sample_build.flatplan)
+    assert quality.ok and not quality.unplaced, quality.summary()
+    assert "0 white runs over 2 lines" in quality.summary()
 
 
 def test_jumps_go_forward_within_the_section(sample_build: BuildResult) -> None:
