@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from gp_print.errors import GPPrintError
 from gp_print.load import FLATPLAN_FILE, _Collector, _Fields
 from gp_print.model import (
     Ad,
@@ -172,8 +173,12 @@ def write_flatplan_file(flatplan: Flatplan, path: Path | None = None) -> Path:
     """Write (atomically) the desk's file for this plan, keeping the desk's pins and locks."""
     path = path or flatplan.edition.root / FLATPLAN_FILE
     text = render_desk_plan(desk_plan(flatplan, path), flatplan)
-    if not (path.is_file() and path.read_text(encoding="utf-8") == text):
-        atomic_write_bytes(path, text.encode("utf-8"))
+    try:
+        if not (path.is_file() and path.read_text(encoding="utf-8") == text):
+            atomic_write_bytes(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise GPPrintError(f"{path}: cannot write the flatplan file ({exc.strerror}) — make the edition "
+                           "folder writable, or run `gp-print plan --no-write`") from exc
     return path
 
 

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import SAMPLE, EditionCopy
 
 from gp_print.build import build_edition, plan
-from gp_print.errors import InputError
+from gp_print.errors import GPPrintError, InputError
 from gp_print.load import load_edition
 from gp_print.model import Flatplan, PageLayout, Rect, StorySlot
 
@@ -265,3 +265,17 @@ def test_a_pin_moved_by_hand_replans_its_page_round_it(planned: tuple[Path, Flat
     slot = _slot(again.pages[1], moved.story.slug)
     assert slot.rect == replace(moved.rect, line=moved.rect.line - 3)
     _assert_sound(again)
+
+
+def test_an_unwritable_edition_folder_is_a_clear_error(planned: tuple[Path, Flatplan], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import gp_print.desk
+
+    def refuse(path: Path, data: bytes) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(gp_print.desk, "atomic_write_bytes", refuse)
+    root = _copy(planned, tmp_path)
+    (root / "flatplan.toml").unlink()
+    with pytest.raises(GPPrintError, match=r"flatplan.toml: cannot write the flatplan file \(Permission denied\)"):
+        plan(root, write=True)
