@@ -464,21 +464,15 @@ def _decode_key(file: Path) -> str:
     return "decoded:" + hashlib.sha256(file.read_bytes()).hexdigest()
 
 
-def _decoded_before(file: Path) -> bool | None:
-    store = _decode_store()
-    if store is None:
-        return None
+def _decoded_before(store: MeasureStore, key: str) -> bool:
     with contextlib.suppress(OSError, sqlite3.Error):
-        if store.get_many([_decode_key(file)]):
-            return True
-    return None
+        return bool(store.get_many([key]))
+    return False
 
 
-def _remember_decoded(file: Path) -> None:
-    store = _decode_store()
-    if store is not None:
-        with contextlib.suppress(OSError, sqlite3.Error):
-            store.put_many({_decode_key(file): {"ok": True}})
+def _remember_decoded(store: MeasureStore, key: str) -> None:
+    with contextlib.suppress(OSError, sqlite3.Error):
+        store.put_many({key: {"ok": True}})
 
 
 def _open_image(file: Path, path: Path, fld: str, out: _Collector, limits: Limits) -> tuple[int, int] | None:
@@ -499,12 +493,14 @@ def _open_image(file: Path, path: Path, fld: str, out: _Collector, limits: Limit
                         f"{limits.max_photo_pixels:,}", f"downscale it to at most {limits.max_photo_pixels:,} pixels "
                         "(or raise [limits] max_photo_pixels)")
                 return None
-            decoded = _decoded_before(file)
-            if decoded is None:
+            store = _decode_store()
+            key = _decode_key(file) if store is not None else ""
+            if store is None or not _decoded_before(store, key):
                 with warnings.catch_warnings():
                     warnings.simplefilter("error")
                     img.load()
-                _remember_decoded(file)
+                if store is not None:
+                    _remember_decoded(store, key)
     except FileNotFoundError:
         out.add(path, fld, f"'{file.name}' not found", "put the picture in the edition's photos/ folder")
         return None

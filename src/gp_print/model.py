@@ -9,6 +9,7 @@ baseline grid, so that text in neighbouring columns sits on the same baselines.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -337,20 +338,31 @@ class PageLayout:
 
     def white(self) -> list[Rect]:
         """Every run of empty lines in the type area, one column wide: the holes, and the white
-        at the foot of a story's columns (a column of text that stops short of its box)."""
-        runs = [Rect(h.column + c, 1, h.line, h.lines) for h in self.holes for c in range(h.columns)]
-        for slot in self.stories:
-            for column in slot.columns:
-                short = column.rect.lines - column.lines_used
-                if short > 0:
-                    runs.append(Rect(column.rect.column, 1, column.rect.bottom - short, short))
-        return runs
+        at the foot of a story's columns."""
+        return [Rect(h.column + c, 1, h.line, h.lines) for h in self.holes for c in range(h.columns)] \
+            + column_white(self.stories)
 
     def fill_ratio(self, grid: Grid) -> float:
         """The share of the type area below the page head that carries something."""
         area = grid.columns * (grid.depth_lines - self.top_line)
-        white = sum(run.lines for run in self.white())
-        return 1 - white / area if area else 1.0
+        return 1 - unfilled_lines(self.stories, self.holes) / area if area else 1.0
+
+
+def column_white(stories: Sequence[StorySlot]) -> list[Rect]:
+    """The white at the foot of the stories' columns (a column of text that stops short of its
+    box), one run per column."""
+    runs = []
+    for slot in stories:
+        for column in slot.columns:
+            short = column.rect.lines - column.lines_used
+            if short > 0:
+                runs.append(Rect(column.rect.column, 1, column.rect.bottom - short, short))
+    return runs
+
+
+def unfilled_lines(stories: Sequence[StorySlot], holes: Sequence[Rect]) -> int:
+    """Column-lines of the type area left empty: holes, and white at the feet of columns."""
+    return sum(h.columns * h.lines for h in holes) + sum(run.lines for run in column_white(stories))
 
 
 @dataclass(frozen=True)

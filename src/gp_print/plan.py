@@ -51,17 +51,16 @@ from gp_print.model import (
     StoryKind,
     StorySlot,
     Teaser,
+    unfilled_lines,
 )
 from gp_print.paths import LAYOUTS_DIR
+from gp_print.quality import MAX_WHITE_LINES, MIN_FILL, MIN_JUMP_LINES
 
 log = logging.getLogger("gp_print.plan")
 
 GAP = 1  # grid lines between stacked stories (a hairline rule runs through it)
-MIN_JUMP_LINES = 4
 MIN_GOOD_JUMP_LINES = 15
 MIN_STACK_LINES = 14
-MAX_WHITE_LINES = 2  # white deeper than this at the foot of a column reads as a hole
-MIN_FILL = 0.97  # of the type area below the page head, holes and white at column feet counted
 MIN_LEAD_COLUMN_LINES = 10  # a page lead has copy for at least this many lines in every column
 MIN_FOLLOW_LINES = 9  # a story set at natural depth must leave at least this for the next one
 FILLER_MIN_LINES = 6  # holes this deep get a house ad; shallower ones stay white and are reported
@@ -1468,9 +1467,7 @@ def _attempt(planner: Planner, page: PagePlan, spec: TemplateSpec, queue_in: lis
         att.cost += 400 * sum(1 for slug in own if slug not in placed)
         att.cost += 2000 * sum(1 for p in att.queue if p.from_page is not None)
     # The page must be filled to the quality target (gp_print.quality): white beyond it costs dear.
-    white = sum(c.rect.lines - c.lines_used for s in att.slots for c in s.columns) \
-        + sum(h.columns * h.lines for h in att.holes)
-    over = white - int(grid.columns * (grid.depth_lines - top) * (1 - MIN_FILL))
+    over = unfilled_lines(att.slots, att.holes) - int(grid.columns * (grid.depth_lines - top) * (1 - MIN_FILL))
     if over > 0:
         att.cost += 300 + 20 * over
     att.cost -= 5 * len(placed)

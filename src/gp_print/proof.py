@@ -24,7 +24,7 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageDraw, ImageFont
 
 from gp_print.errors import GPPrintError
-from gp_print.model import Grid, PageLayout, Rect
+from gp_print.model import Grid, PageLayout, Rect, column_white
 from gp_print.quality import MAX_WHITE_LINES
 
 __all__ = ["ProofPage", "ProofSet", "rasterise", "write_proofs"]
@@ -328,9 +328,8 @@ def mark_problems(image: Image.Image, layout: PageLayout, grid: Grid, dpi: float
         draw.rectangle(xy, fill=(*HOLE, 70), outline=(*HOLE, 255), width=3)
         label(xy, f"HOLE {hole.lines} lines", HOLE)
     # White at the foot of a story's column deeper than the quality target allows.
-    for run in layout.white():
-        if run.lines > MAX_WHITE_LINES and not any(h.column <= run.column < h.column + h.columns
-                                                   and h.line <= run.line < h.bottom for h in layout.holes):
+    for run in column_white(layout.stories):
+        if run.lines > MAX_WHITE_LINES:
             xy = box(run)
             draw.rectangle(xy, fill=(*HOLE, 70), outline=(*HOLE, 255), width=2)
             label(xy, f"WHITE {run.lines}", HOLE)
