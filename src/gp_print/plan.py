@@ -983,13 +983,13 @@ def _plan_with_desk(planner: Planner, edition: Edition, desk: DeskPlan, *, repla
                         grew = True
         return out
 
-    def run(pages: set[int]) -> Flatplan:
+    def fixed_for(pages: set[int]) -> dict[int, PageRecord]:
+        """The recorded pages kept when `pages` are planned again."""
         replanned = with_jumps(pages)
-        fixed = {n: r for n, r in records.items() if n not in replanned and n in numbers}
-        return _plan(planner, edition, fixed, pins)
+        return {n: r for n, r in records.items() if n not in replanned and n in numbers}
 
-    def kept_with(pages: set[int]) -> tuple[int, ...]:
-        return tuple(sorted(n for n in records if n not in with_jumps(pages) and n in numbers))
+    def run(pages: set[int]) -> Flatplan:
+        return _plan(planner, edition, fixed_for(pages), pins)
 
     result: Flatplan | None = None
     late = [s for s in sorted(edition.stories, key=lambda s: (s.priority, -s.words, s.slug)) if s.slug not in before]
@@ -1006,7 +1006,7 @@ def _plan_with_desk(planner: Planner, edition: Edition, desk: DeskPlan, *, repla
             touched.add(best[1])
             result = best[2]
     # The last late story's best trial is the plan, if it planned exactly the pages now touched.
-    if result is None or result.kept != kept_with(touched):
+    if result is None or result.kept != tuple(sorted(fixed_for(touched))):
         result = run(touched)
     return result
 
