@@ -85,10 +85,45 @@ class PeakMemory:
 # ------------------------------------------------------------------------------ baseline
 
 
-def baseline_one_document(flatplan: Any, out: Path) -> Path:
-    """The naive way: every planned page's press HTML (`render.page_html`) concatenated into
-    ONE WeasyPrint document, laid out and written sequentially as a single PDF/X-4 file.
-    Pictures are the same press renditions the build uses (already converted, not timed)."""
+_COL = re.compile(r'<div class="box col" style="[^"]*">(.*?)</div>', re.S)
+
+
+def _naive_columns(html: str, layout: Any, grid: Any) -> str:
+    """The page as one would write it without a planner: each story's body in ONE box of
+    the slot's width with `column-count`, WeasyPrint balancing the columns (same text, same
+    boxes, same pictures).  The planner's version gives every column its own box instead."""
+    from gp_print.render import Geometry
+
+    geo = Geometry(grid)
+    for slot in layout.stories:
+        anchor = f'id="story-{slot.story.slug}{"-cont" if slot.continued_from else ""}"'
+        start = html.index(anchor)
+        end = html.index("</article>", start)
+        article = html[start:end]
+        bodies = _COL.findall(article)
+        if not bodies or not slot.columns:
+            continue
+        first, cols = slot.columns[0].rect, len(slot.columns)
+        depth = max(col.rect.bottom for col in slot.columns) - first.line
+        # (WeasyPrint lays out columns only in a box in the normal flow, so inside the placed box.)
+        box = (f'<div class="box col" style="{geo.box(first.column, cols, first.line, depth)}">'
+               f'<div style="height: 100%; column-count: {cols}; column-gap: {grid.gutter_mm}mm; '
+               f'column-fill: balance">' + "".join(bodies) + "</div></div>")
+        article = _COL.sub("", article, count=len(bodies) - 1)
+        article = _COL.sub(lambda _m, new=box: new, article, count=1)
+        html = html[:start] + article + html[end:]
+    return html
+
+
+def baseline_one_document(flatplan: Any, out: Path, *, balance: bool) -> Path:
+    """The one-document way: every planned page's press HTML (`render.page_html`) concatenated
+    into ONE WeasyPrint document, laid out and written sequentially as a single PDF/X-4 file.
+    Pictures are the same press renditions the build uses (already converted, not timed).
+
+    `balance=True` is the issue's naive baseline: each story's body is one multicol box that
+    WeasyPrint balances (`_naive_columns`).  `balance=False` keeps the planner's fixed column
+    boxes, i.e. the render without our pipeline but with our planner's work already done: a
+    stricter yardstick, printed beside it."""
     from gp_print.colour import DEFAULT_PRESS, press_rendition
     from gp_print.fetch import configure_fonts, make_fetcher
     from gp_print.paths import LAYOUTS_DIR
@@ -105,6 +140,8 @@ def baseline_one_document(flatplan: Any, out: Path) -> Path:
         images = {source: None if source.suffix.lower() == ".pdf" else press_rendition(source, box, fit)
                   for source, (box, fit) in placed_pictures(edition, layout).items()}
         html = page_html(edition, layout, press=True, images=images)
+        if balance:
+            html = _naive_columns(html, layout, grid)
         if not head:
             head = html[:html.index("<body")]
         match = re.search(r"<body([^>]*)>(.*)</body>", html, re.S)
@@ -116,8 +153,10 @@ def baseline_one_document(flatplan: Any, out: Path) -> Path:
     document = head + "<body>" + "\n".join(bodies) + "</body></html>"
     rendered = weasyprint.HTML(string=document, base_url=str(LAYOUTS_DIR.resolve()) + "/",
                                url_fetcher=make_fetcher(edition.root)).render(**_press_colour(DEFAULT_PRESS))
-    path = out / "baseline.pdf"
+    path = out / ("baseline.pdf" if balance else "baseline-fixed.pdf")
     path.write_bytes(rendered.write_pdf(pdf_variant=DEFAULT_PRESS.pdf_variant))
+    if len(rendered.pages) != len(flatplan.pages):
+        print(f"  (baseline ran to {len(rendered.pages)} pages for {len(flatplan.pages)})", file=sys.stderr)
     return path
 
 
@@ -249,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_baseline:
         (scratch / "baseline").mkdir()
         with timed(seconds, memory, "baseline: one document", peak):
-            baseline_one_document(cold.flatplan, scratch / "baseline")
+            baseline_one_document(cold.flatplan, scratch / "baseline", balance=True)
+        with timed(seconds, memory, "one document, planner's boxes", peak):
+            baseline_one_document(cold.flatplan, scratch / "baseline", balance=False)
     peak.stop()
 
     base = seconds.get("baseline: one document")
@@ -264,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         "e-edition assembly": "< 2 s, no image twice",
         "proof rasterisation (100 dpi)": "",
         "baseline: one document": "",
+        "one document, planner's boxes": "",
     }
     print()
     print(f"{'step':32} {'seconds':>8} {'x baseline':>10} {'x cold':>7}  {'peak MiB':>8}  target")
