@@ -29,12 +29,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from gp_print.colour import DEFAULT_PRESS, Fit, PressSettings, Rendition, press_rendition, screen_rendition
 from gp_print.colour import cache_dir as rendition_cache_dir
 from gp_print.errors import LayoutError
-from gp_print.fetch import configure_fonts, make_fetcher
+from gp_print.fetch import allowed_roots, configure_fonts, make_fetcher
 from gp_print.layouts import environment, stylesheet_digest
 from gp_print.model import PT_PER_MM, AdSlot, Edition, Grid, LinkArea, PageLayout, RenderedPage
 from gp_print.paths import LAYOUTS_DIR
@@ -162,14 +162,57 @@ def _layout(edition: Edition, layout: PageLayout, *, press: bool,
     import weasyprint
 
     html = page_html(edition, layout, press=press, images=images)
+    styles = _Styles.for_edition(edition.root)
+    html, sheets = styles.take_links(html)
     document = weasyprint.HTML(
-        string=html, base_url=str(LAYOUTS_DIR.resolve()) + "/", url_fetcher=make_fetcher(edition.root),
-    ).render(**(_press_colour(settings) if press else {}))
+        string=html, base_url=str(LAYOUTS_DIR.resolve()) + "/", url_fetcher=styles.fetcher,
+    ).render(stylesheets=sheets, font_config=styles.font_config, **(_press_colour(settings) if press else {}))
     if len(document.pages) != 1:
         raise LayoutError(f"page {layout.number}: the layout ran to {len(document.pages)} pages — "
                           "a box is taller than the page; check the template's CSS")
     _check_columns(document.pages[0], layout, edition.grid)
     return document
+
+
+_STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="(css/[^"]+)">')
+
+
+class _Styles:
+    """The template's stylesheets parsed and their @font-face fonts loaded once per process,
+    not once per page and variant (a tenth of a second each time).  The page template still
+    names them with <link>s, so a designer edits and previews it as before; `take_links`
+    swaps those for the parsed sheets.  (WeasyPrint gives passed-in sheets the user origin:
+    they then lose to the template's own <style> on a tie, which they never meet — the two
+    style different things.)"""
+
+    _made: ClassVar[dict[tuple[Any, ...], _Styles]] = {}
+
+    def __init__(self, root: Path) -> None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.fetcher = make_fetcher(root)
+        self.font_config = FontConfiguration()
+        self.sheets: dict[str, Any] = {}
+
+    @classmethod
+    def for_edition(cls, root: Path) -> _Styles:
+        # The fetcher's walls (the edition, and the cache folder, which a test may move) and
+        # the stylesheets' bytes decide what a parsed sheet is.
+        key = (allowed_roots(root), stylesheet_digest())
+        if key not in cls._made:
+            cls._made[key] = cls(root)
+        return cls._made[key]
+
+    def take_links(self, html: str) -> tuple[str, list[Any]]:
+        """`html` without its stylesheet links, and the parsed sheets they named, in order."""
+        import weasyprint
+
+        hrefs = _STYLESHEET_LINK.findall(html)
+        for href in hrefs:
+            if href not in self.sheets:
+                self.sheets[href] = weasyprint.CSS(filename=str(LAYOUTS_DIR / href), url_fetcher=self.fetcher,
+                                                   font_config=self.font_config)
+        return _STYLESHEET_LINK.sub("", html), [self.sheets[href] for href in hrefs]
 
 
 def _press_colour(settings: PressSettings) -> dict[str, Any]:
