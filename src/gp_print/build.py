@@ -133,16 +133,18 @@ def _page_task(edition: Edition, layout: PageLayout, key: str, staging: Path, pr
         return rendered, fresh, preflight_file_cached(rendered.press_pdf, press)
 
 
-def _init_worker(edition: Edition, environ: dict[str, str], levels: dict[str, int], parent: int) -> None:
+def _init_worker(edition_file: Path, environ: dict[str, str], levels: dict[str, int], parent: int) -> None:
     """In a fresh worker process: the parent's cache and date settings and log levels,
-    fontconfig pointed at the bundled fonts before WeasyPrint is imported; the edition, once."""
+    fontconfig pointed at the bundled fonts before WeasyPrint is imported; the edition, once,
+    from the file the build wrote (not through the spawn pipe: half a megabyte there makes the
+    build wait for each worker's interpreter to start before it can start the next)."""
     global _worker_edition
     _die_with_parent(parent)
     os.environ.update(environ)
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
     configure_fonts()
-    _worker_edition = edition
+    _worker_edition = pickle.loads(edition_file.read_bytes())
 
 
 def _die_with_parent(parent: int) -> None:
@@ -203,8 +205,11 @@ def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path,
     else:
         environ = {name: os.environ[name] for name in _WORKER_ENV if name in os.environ}
         levels = {name: logging.getLogger(name).level for name in ("gp_print", "weasyprint", "fontTools")}
+        edition_file = staging / ".edition.pickle"  # goes with the staging folder
+        edition_file.write_bytes(pickle.dumps(edition, protocol=pickle.HIGHEST_PROTOCOL))
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_init_worker, initargs=(edition, environ, levels, os.getpid())) as pool:
+                                 initializer=_init_worker,
+                                 initargs=(edition_file, environ, levels, os.getpid())) as pool:
             futures: dict[Future[PageDone], int] = {
                 pool.submit(_worker_page_task, layouts[i], keys[i], staging, press): i for i in todo}
             pending = set(futures)
