@@ -164,18 +164,48 @@ def _worker_page_task(layout: PageLayout, key: str, staging: Path, press: PressS
     return _page_task(_worker_edition, layout, key, staging, press)
 
 
+def _warm_up() -> None:
+    """Load what a page task needs (WeasyPrint above all) before the first page arrives."""
+    import weasyprint  # noqa: F401
+
+    from gp_print import preflight, render  # noqa: F401
+
+
 _WORKER_ENV = ("SOURCE_DATE_EPOCH", "XDG_CACHE_HOME", "GP_PRINT_CACHE_DIR", "GP_PRINT_NO_CACHE", "GP_PRINT_HOME",
                "FONTCONFIG_FILE")
 
 
+def start_workers(edition: Edition, staging: Path, workers: int, *, warm: bool = False) -> ProcessPoolExecutor:
+    """A pool of `workers` page-rendering processes (spawned, so each sets up fontconfig
+    before WeasyPrint loads).  With `warm`, every worker starts at once and loads WeasyPrint
+    (about 0.8 s each) while the caller goes on: a build starts them before it plans, on the
+    core the plan leaves idle.  Shut it down with `stop_workers`."""
+    environ = {name: os.environ[name] for name in _WORKER_ENV if name in os.environ}
+    levels = {name: logging.getLogger(name).level for name in ("gp_print", "weasyprint", "fontTools")}
+    edition_file = staging / ".edition.pickle"  # goes with the staging folder
+    edition_file.write_bytes(pickle.dumps(edition, protocol=pickle.HIGHEST_PROTOCOL))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(edition_file, environ, levels, os.getpid()))
+    if warm:
+        for _ in range(workers):  # each task finds no idle worker, so each starts one
+            pool.submit(_warm_up)
+    return pool
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the pool without waiting for a warm-up nobody needed (a worker exits by itself once
+    it has loaded; it cannot outlive this process)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path, *, press: PressSettings,
                  workers: int, progress: Callable[[int, str], None] | None = None,
-                 scheduler: str | PageCluster | None = None) -> list[PageDone]:
+                 scheduler: str | PageCluster | None = None, pool: ProcessPoolExecutor | None = None) -> list[PageDone]:
     """Every page, rendered or reused, and preflighted, in page order.  Pages not in the page
-    cache are rendered in `workers` processes (spawned, so each sets up fontconfig before
-    WeasyPrint loads); with one worker, or one page to render, everything runs here.  With a
-    `scheduler` (a Dask scheduler's address, or a connection to one) they are rendered on its
-    workers instead (cluster.py) and `workers` is not used."""
+    cache are rendered in `pool`, or in a pool of `workers` processes started here
+    (`start_workers`); with one worker, or one page to render and no pool, everything runs
+    here.  With a `scheduler` (a Dask scheduler's address, or a connection to one) they are
+    rendered on its workers instead (cluster.py) and `workers` is not used."""
     keys = [page_key(edition, layout, press) for layout in layouts]
     done: dict[int, PageDone] = {}
     todo = []
@@ -197,19 +227,18 @@ def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path,
             cluster.render(edition, [(i, layouts[i], keys[i]) for i in todo], staging, press, arrived)
         return [done[i] for i in range(len(layouts))]
     workers = max(1, min(workers, len(todo)))
-    if workers == 1:
+    if not todo:
+        pass
+    elif pool is None and workers == 1:
         for i in todo:
             done[i] = _page_task(edition, layouts[i], keys[i], staging, press)
             if progress:
                 progress(len(done), f"page {layouts[i].number}")
     else:
-        environ = {name: os.environ[name] for name in _WORKER_ENV if name in os.environ}
-        levels = {name: logging.getLogger(name).level for name in ("gp_print", "weasyprint", "fontTools")}
-        edition_file = staging / ".edition.pickle"  # goes with the staging folder
-        edition_file.write_bytes(pickle.dumps(edition, protocol=pickle.HIGHEST_PROTOCOL))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_init_worker,
-                                 initargs=(edition_file, environ, levels, os.getpid())) as pool:
+        own = pool is None
+        if pool is None:
+            pool = start_workers(edition, staging, workers)
+        try:
             futures: dict[Future[PageDone], int] = {
                 pool.submit(_worker_page_task, layouts[i], keys[i], staging, press): i for i in todo}
             pending = set(futures)
@@ -224,6 +253,12 @@ def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path,
                     done[i] = future.result()
                     if progress:
                         progress(len(done), f"page {layouts[i].number}")
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # no task may go on writing into staging
+            raise
+        finally:
+            if own:
+                pool.shutdown(wait=True, cancel_futures=True)
     return [done[i] for i in range(len(layouts))]
 
 
@@ -273,12 +308,16 @@ def _private(path: Path) -> bool:
     return st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
+def _plan_path(edition: Edition, replan: bool) -> Path | None:
+    folder = page_cache_dir()
+    return None if folder is None else folder.parent / "plans" / f"{_plan_key(edition, replan)}.pickle"
+
+
 def plan_cached(edition: Edition, *, replan: bool = False) -> Flatplan:
     """`plan_edition`, or the same plan from the cache folder when the edition is unchanged."""
-    folder = page_cache_dir()
-    if folder is None:
+    path = _plan_path(edition, replan)
+    if path is None:
         return plan_edition(edition, Measurer(edition), replan=replan)
-    path = folder.parent / "plans" / f"{_plan_key(edition, replan)}.pickle"
     with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
         # Unpickling runs code: only a plan this user wrote, in a folder nobody else can write to.
         if _private(path) and _private(path.parent):
@@ -328,12 +367,18 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
     # Lock before the slow part, so a second build of the same folder fails at once.
     with output_lock(out_dir), refusals_as_errors(), _cluster(scheduler) as cluster:
         remove_stale_staging(out_dir)
-        flatplan = plan_cached(edition)
-        warnings = list(flatplan.warnings) + photo_warnings(flatplan, press.min_ppi) + ad_warnings(edition, press)
-        if strict and warnings:
-            raise StrictModeError("--strict: the build has warnings:\n  " + "\n  ".join(warnings))
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+        pool = None
         try:
+            # Something changed since the last plan (or there is none): pages will most likely
+            # be rendered, so the workers start now and load WeasyPrint while the plan is made.
+            plan_path = _plan_path(edition, False)
+            if cluster is None and workers > 1 and not (plan_path and plan_path.is_file()):
+                pool = start_workers(edition, staging, workers, warm=True)
+            flatplan = plan_cached(edition)
+            warnings = list(flatplan.warnings) + photo_warnings(flatplan, press.min_ppi) + ad_warnings(edition, press)
+            if strict and warnings:
+                raise StrictModeError("--strict: the build has warnings:\n  " + "\n  ".join(warnings))
             total = len(flatplan.pages) + 2
 
             def page_progress(count: int, what: str) -> None:
@@ -341,7 +386,7 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
                     progress(count - 1, total, what)
 
             pages = render_pages(edition, flatplan.pages, staging, press=press, workers=workers,
-                                 progress=page_progress, scheduler=cluster)
+                                 progress=page_progress, scheduler=cluster, pool=pool)
             rendered = [page for page, _, _ in pages]
             fresh = tuple(page.number for page, was_rendered, _ in pages if was_rendered)
             if progress:
@@ -375,6 +420,8 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
             if progress:
                 progress(total, total, "done")
         finally:
+            if pool is not None:
+                stop_workers(pool)
             shutil.rmtree(staging, ignore_errors=True)
             fsync_dir(out_dir)
     log.info("%d of %d pages rendered, the rest from the page cache", len(fresh), len(rendered))
