@@ -165,10 +165,13 @@ def _worker_page_task(layout: PageLayout, key: str, staging: Path, press: PressS
 
 
 def _warm_up() -> None:
-    """Load what a page task needs (WeasyPrint above all) before the first page arrives."""
-    import weasyprint  # noqa: F401
+    """Load what a page task needs (WeasyPrint, the stylesheets and fonts) before the first
+    page arrives."""
+    from gp_print import preflight  # noqa: F401
+    from gp_print.render import load_stylesheets
 
-    from gp_print import preflight, render  # noqa: F401
+    assert _worker_edition is not None, "worker not initialised"
+    load_stylesheets(_worker_edition)
 
 
 _WORKER_ENV = ("SOURCE_DATE_EPOCH", "XDG_CACHE_HOME", "GP_PRINT_CACHE_DIR", "GP_PRINT_NO_CACHE", "GP_PRINT_HOME",

@@ -215,6 +215,13 @@ class _Styles:
         return _STYLESHEET_LINK.sub("", html), [self.sheets[href] for href in hrefs]
 
 
+def load_stylesheets(edition: Edition) -> None:
+    """Parse the stylesheets the page templates link to, ahead of the first page (a worker
+    does it while the plan is being made)."""
+    configure_fonts()
+    _Styles.for_edition(edition.root).take_links((LAYOUTS_DIR / "base.html.j2").read_text(encoding="utf-8"))
+
+
 def _press_colour(settings: PressSettings) -> dict[str, Any]:
     """Render options that make the CMYK profile the PDF's output intent (colours written as
     device-cmyk() stay DeviceCMYK; the profile says what they mean)."""
