@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pypdf import PdfReader, PdfWriter
+from pypdf import PageObject, PdfReader, PdfWriter
 from pypdf.annotations import Link
 from pypdf.constants import PageLabelStyle
 from pypdf.generic import ArrayObject, ByteStringObject, NameObject, RectangleObject, TextStringObject
@@ -48,12 +48,22 @@ def eedition_key(flatplan: Flatplan, pages: Sequence[RenderedPage]) -> str:
     return digest.hexdigest()
 
 
-def assemble_eedition(flatplan: Flatplan, pages: Sequence[RenderedPage], out_dir: Path) -> Path:
+def read_screen_page(rendered: RenderedPage) -> PageObject:
+    """A screen page parsed (most of assembly's time goes on parsing): a build reads the
+    pages it already has while its workers render the others (`assemble_eedition`'s `read`)."""
+    return PdfReader(rendered.screen_pdf or rendered.press_pdf).pages[0]
+
+
+def assemble_eedition(flatplan: Flatplan, pages: Sequence[RenderedPage], out_dir: Path, *,
+                      read: Mapping[Path, PageObject] | None = None) -> Path:
+    """Write the e-edition of `pages` into `out_dir`; `read` holds screen pages already
+    parsed (`read_screen_page`), by file."""
     edition = flatplan.edition
     writer = PdfWriter()
     index_of: dict[int, int] = {}
     for i, rendered in enumerate(sorted(pages, key=lambda p: p.number)):
-        page = PdfReader(rendered.screen_pdf or rendered.press_pdf).pages[0]
+        source = rendered.screen_pdf or rendered.press_pdf
+        page = read[source] if read and source in read else read_screen_page(rendered)
         trim = RectangleObject(page.trimbox)
         page.mediabox = trim
         page.cropbox = trim

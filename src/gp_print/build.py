@@ -20,14 +20,15 @@ import pickle
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
+from pypdf import PageObject
 
-from gp_print.assemble import assemble_eedition, eedition_key, eedition_name
+from gp_print.assemble import assemble_eedition, eedition_key, eedition_name, read_screen_page
 from gp_print.colour import DEFAULT_PRESS, Fit, PressSettings, placed_ppi
 from gp_print.desk import write_flatplan_file
 from gp_print.errors import BuildLocked, StrictModeError
@@ -203,12 +204,14 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
 
 def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path, *, press: PressSettings,
                  workers: int, progress: Callable[[int, str], None] | None = None,
-                 scheduler: str | PageCluster | None = None, pool: ProcessPoolExecutor | None = None) -> list[PageDone]:
+                 scheduler: str | PageCluster | None = None, pool: ProcessPoolExecutor | None = None,
+                 meanwhile: Callable[[list[RenderedPage]], None] | None = None) -> list[PageDone]:
     """Every page, rendered or reused, and preflighted, in page order.  Pages not in the page
     cache are rendered in `pool`, or in a pool of `workers` processes started here
     (`start_workers`); with one worker, or one page to render and no pool, everything runs
     here.  With a `scheduler` (a Dask scheduler's address, or a connection to one) they are
-    rendered on its workers instead (cluster.py) and `workers` is not used."""
+    rendered on its workers instead (cluster.py) and `workers` is not used.  While worker
+    processes render, `meanwhile` is called here with the pages already done."""
     keys = [page_key(edition, layout, press) for layout in layouts]
     done: dict[int, PageDone] = {}
     todo = []
@@ -244,6 +247,8 @@ def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path,
         try:
             futures: dict[Future[PageDone], int] = {
                 pool.submit(_worker_page_task, layouts[i], keys[i], staging, press): i for i in todo}
+            if meanwhile:
+                meanwhile([done[i][0] for i in sorted(done)])
             pending = set(futures)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
@@ -333,12 +338,13 @@ def plan_cached(edition: Edition, *, replan: bool = False) -> Flatplan:
     return flatplan
 
 
-def _eedition_cached(flatplan: Flatplan, pages: Sequence[RenderedPage], staging: Path) -> Path:
+def _eedition_cached(flatplan: Flatplan, pages: Sequence[RenderedPage], staging: Path, *,
+                     read: Mapping[Path, PageObject] | None = None) -> Path:
     """`assemble_eedition`, or the same file from the cache folder when nothing it is made of
     changed (a rebuild with no change, or with a change only the press pages show)."""
     folder = page_cache_dir()
     if folder is None:
-        return assemble_eedition(flatplan, pages, staging)
+        return assemble_eedition(flatplan, pages, staging, read=read)
     cached = folder.parent / "eeditions" / f"{eedition_key(flatplan, pages)}.pdf"
     with contextlib.suppress(OSError):
         # Only a file this user wrote, in a folder nobody else can write to.
@@ -346,7 +352,7 @@ def _eedition_cached(flatplan: Flatplan, pages: Sequence[RenderedPage], staging:
             path = staging / eedition_name(flatplan)
             atomic_write_bytes(path, cached.read_bytes())
             return path
-    path = assemble_eedition(flatplan, pages, staging)
+    path = assemble_eedition(flatplan, pages, staging, read=read)
     with contextlib.suppress(OSError):
         atomic_write_bytes(cached, path.read_bytes())
     return path
@@ -388,13 +394,20 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
                 if progress:
                     progress(count - 1, total, what)
 
+            # While the workers render, this process reads the screen pages it already has.
+            read: dict[Path, PageObject] = {}
+
+            def read_ahead(done: list[RenderedPage]) -> None:
+                for page in done:
+                    read[page.screen_pdf or page.press_pdf] = read_screen_page(page)
+
             pages = render_pages(edition, flatplan.pages, staging, press=press, workers=workers,
-                                 progress=page_progress, scheduler=cluster, pool=pool)
+                                 progress=page_progress, scheduler=cluster, pool=pool, meanwhile=read_ahead)
             rendered = [page for page, _, _ in pages]
             fresh = tuple(page.number for page, was_rendered, _ in pages if was_rendered)
             if progress:
                 progress(total - 2, total, "e-edition")
-            eedition = _eedition_cached(flatplan, rendered, staging)
+            eedition = _eedition_cached(flatplan, rendered, staging, read=read)
             if progress:
                 progress(total - 1, total, "preflight")
             checked = PreflightResult(tuple(report for _, _, reports in pages for report in reports))
