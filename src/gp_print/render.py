@@ -200,6 +200,8 @@ class _Styles:
         # the stylesheets' bytes decide what a parsed sheet is.
         key = (allowed_roots(root), stylesheet_digest())
         if key not in cls._made:
+            while len(cls._made) >= 4:  # a long-lived process (a test run) sees many editions
+                del cls._made[next(iter(cls._made))]
             cls._made[key] = cls(root)
         return cls._made[key]
 
