@@ -627,7 +627,7 @@ class _Walker:
             self._group(group.get_object(), resources, "page group")
         contents = page.get_contents()
         if contents is not None:
-            self._run(contents.operations, resources, _IDENTITY, "page")
+            self._run(_operations(contents, self.reader), resources, _IDENTITY, "page")
         for font in _fonts(resources):
             self.font(font)
 
@@ -739,10 +739,8 @@ class _Walker:
             self._group(form["/Group"].get_object(), resources, where)
         for font in _fonts(resources):
             self.font(font)
-        from pypdf.generic import ContentStream
-
         if isinstance(form, StreamObject):
-            self._run(ContentStream(form, self.reader).operations, resources, _mul(matrix, ctm), where)  # type: ignore[arg-type]
+            self._run(_operations(form, self.reader), resources, _mul(matrix, ctm), where)  # type: ignore[arg-type]
 
     def _image(self, image: Any, resources: Any, ctm: _Matrix, where: str) -> None:
         if str(image.get("/ImageMask", "false")).lower() == "true":
@@ -781,6 +779,114 @@ class _Walker:
         if width_in <= 0 or height_in <= 0:
             return
         self.image_ppi.append((f"{where} ({width_px}×{height_px} px)", min(width_px / width_in, height_px / height_in)))
+
+
+# ------------------------------------------------------------------------------ content streams
+#
+# pypdf's content-stream parser builds an object for every string of every TJ array: half of a
+# page's preflight went on it.  The walker needs only the operators and the numbers and names
+# given to a few of them, so a page is read with one regular expression instead; strings,
+# arrays and dictionaries are skipped whole.  A stream with an inline image (BI … ID … EI: raw
+# bytes that no tokenizer can skip safely) or anything this reader does not understand is
+# handed to pypdf, so nothing is ever dropped unread.
+
+_WS = rb"\x00\t\n\x0c\r "
+_DELIMS = rb"()<>\[\]{}/%"
+_TOKEN = re.compile(
+    rb"(?P<ws>[" + _WS + rb"]+)"
+    rb"|(?P<comment>%[^\r\n]*)"
+    rb"|(?P<num>[+-]?(?:\d+\.?\d*|\.\d+))(?![^" + _WS + _DELIMS + rb"])"
+    rb"|(?P<name>/[^" + _WS + _DELIMS + rb"]*)"
+    rb"|(?P<open><<|\[)"
+    rb"|(?P<close>>>|\])"
+    rb"|(?P<hex><[0-9A-Fa-f" + _WS + rb"]*>)"
+    rb"|(?P<string>\()"
+    rb"|(?P<word>[^" + _WS + _DELIMS + rb"]+)"
+)
+_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_SKIPPED = object()  # an operand the walker never looks at: a string, an array, a dictionary
+
+
+def _operations(stream: Any, reader: PdfReader) -> list[tuple[list[Any], bytes]]:
+    """The (operands, operator) pairs of a page's or form's content stream, as pypdf's
+    `ContentStream.operations` gives them for what the walker reads."""
+    data = stream.get_data()
+    found = _fast_operations(data)
+    if found is not None:
+        return found
+    from pypdf.generic import ContentStream
+
+    return ContentStream(stream, reader).operations  # type: ignore[no-any-return]
+
+
+def _string_end(data: bytes, start: int) -> int | None:
+    """Where the literal string opening at `start` ends (after its closing parenthesis)."""
+    depth, i, end = 0, start, len(data)
+    while i < end:
+        c = data[i]
+        if c == 0x5C:  # backslash: the next byte is escaped
+            i += 2
+            continue
+        if c == 0x28:
+            depth += 1
+        elif c == 0x29:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
+
+
+def _fast_operations(data: bytes) -> list[tuple[list[Any], bytes]] | None:
+    """`_operations` by regular expression, or None when pypdf must read the stream."""
+    operations: list[tuple[list[Any], bytes]] = []
+    operands: list[Any] = []
+    depth = 0  # inside an array or a dictionary
+    pos, end = 0, len(data)
+    match = _TOKEN.match
+    while pos < end:
+        m = match(data, pos)
+        if m is None:
+            return None
+        kind = m.lastgroup
+        pos = m.end()
+        if kind == "ws" or kind == "comment":
+            continue
+        if kind == "string":
+            after = _string_end(data, m.start())
+            if after is None:
+                return None
+            pos = after
+            if depth == 0:
+                operands.append(_SKIPPED)
+        elif kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+            if depth < 0:
+                return None
+            if depth == 0:
+                operands.append(_SKIPPED)
+        elif depth:
+            continue
+        elif kind == "num":
+            text = m.group()
+            operands.append(float(text) if b"." in text else int(text))
+        elif kind == "name":
+            operands.append(NameObject(_NAME_ESCAPE.sub(lambda e: bytes([int(e.group(1), 16)]), m.group())
+                                       .decode("utf-8", "surrogateescape")))
+        elif kind == "hex":
+            operands.append(_SKIPPED)
+        else:
+            word = m.group()  # (pypdf reads true, false and null here as operators too)
+            if word in (b"BI", b"ID", b"EI"):
+                return None  # an inline image: pypdf knows where its bytes end
+            else:
+                operations.append((operands, word))
+                operands = []
+    if depth:
+        return None
+    return operations
 
 
 def _resolved(obj: Any) -> Any:
