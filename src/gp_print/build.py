@@ -37,7 +37,7 @@ from gp_print.layouts import stylesheet_digest
 from gp_print.load import load_edition
 from gp_print.measure import Measurer
 from gp_print.model import BuildResult, Edition, Flatplan, PageLayout, RenderedPage
-from gp_print.plan import plan_edition
+from gp_print.plan import desk_unchanged, plan_edition
 from gp_print.preflight import (
     PLATES_FILE,
     PageReport,
@@ -379,10 +379,12 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
         pool = None
         try:
-            # Something changed since the last plan (or there is none): pages will most likely
-            # be rendered, so the workers start now and load WeasyPrint while the plan is made.
+            # Something changed since the last plan (or there is none, or no desk's file says
+            # nothing did): pages will most likely be rendered, so the workers start now and
+            # load WeasyPrint while the plan is made.
             plan_path = _plan_path(edition, False)
-            if cluster is None and workers > 1 and not (plan_path and plan_path.is_file()):
+            if (cluster is None and workers > 1 and not (plan_path and plan_path.is_file())
+                    and not desk_unchanged(edition)):
                 pool = start_workers(edition, staging, workers, warm=True)
             flatplan = plan_cached(edition)
             warnings = list(flatplan.warnings) + photo_warnings(flatplan, press.min_ppi) + ad_warnings(edition, press)

@@ -933,12 +933,41 @@ def _plan(planner: Planner, edition: Edition, fixed: Mapping[int, PageRecord], p
 # ----------------------------------------------------------------------------- the desk's file
 
 
+def desk_touched(edition: Edition, desk: DeskPlan) -> set[int]:
+    """The pages of the desk's file that a change touches: a story added to, edited on or
+    spiked from them, their ads rebooked, their section or template changed, their slots
+    changed by hand, or the page new to the plan."""
+    from gp_print.desk import page_ads, story_digest
+
+    records = {record.number: record for record in desk.pages}
+    now = {story.slug: story_digest(story, edition.root) for story in edition.stories}
+    before = dict(desk.digests)
+    changed = {slug for slug, digest in now.items() if before.get(slug, digest) != digest}
+    changed |= {slug for slug in before if slug not in now}
+    touched: set[int] = set()
+    for page in edition.pages:
+        was = records.get(page.number)
+        if (was is None or (was.section, was.template) != (page.section, page.template)
+                or was.ads != page_ads(edition.ads, edition.grid, page.number)
+                or was.edited or any(slot.story in changed or slot.story not in now for slot in was.slots)):
+            touched.add(page.number)
+    return touched
+
+
+def desk_unchanged(edition: Edition) -> bool:
+    """Whether the edition has the desk's file and nothing since it touches a page: no late
+    story, no edit, no spike, no new booking (the plan then sets every page as recorded)."""
+    desk = edition.desk
+    if desk is None:
+        return False
+    before = dict(desk.digests)
+    return all(story.slug in before for story in edition.stories) and not desk_touched(edition, desk)
+
+
 def _plan_with_desk(planner: Planner, edition: Edition, desk: DeskPlan, *, replan: bool) -> Flatplan:
     """Plan round the desk's file: locked pages and pins always stay; without `replan`, so does
     every page no added, edited or spiked story touches, and each late story goes to the one
     page of its section where the paper comes out best."""
-    from gp_print.desk import page_ads, story_digest
-
     records = {record.number: record for record in desk.pages}
     locked = {n: r for n, r in records.items() if r.lock}
     pins: dict[int, tuple[SlotRecord, ...]] = {
@@ -956,17 +985,8 @@ def _plan_with_desk(planner: Planner, edition: Edition, desk: DeskPlan, *, repla
     if replan:
         return _plan(planner, edition, locked, pins)
 
-    now = {story.slug: story_digest(story, edition.root) for story in edition.stories}
     before = dict(desk.digests)
-    changed = {slug for slug, digest in now.items() if before.get(slug, digest) != digest}
-    changed |= {slug for slug in before if slug not in now}
-    touched: set[int] = set()
-    for page in edition.pages:
-        was = records.get(page.number)
-        if (was is None or (was.section, was.template) != (page.section, page.template)
-                or was.ads != page_ads(edition.ads, edition.grid, page.number)
-                or was.edited or any(slot.story in changed or slot.story not in now for slot in was.slots)):
-            touched.add(page.number)
+    touched = desk_touched(edition, desk)
 
     numbers = {p.number for p in edition.pages}
 

@@ -16,6 +16,7 @@ from gp_print.build import build_edition, plan
 from gp_print.errors import GPPrintError, InputError
 from gp_print.load import load_edition
 from gp_print.model import Flatplan, PageLayout, Rect, StorySlot
+from gp_print.plan import desk_touched, desk_unchanged
 
 
 def _overlap(a: Rect, b: Rect) -> bool:
@@ -85,7 +86,10 @@ def test_the_file_is_written_and_an_unchanged_edition_keeps_every_page(planned: 
     assert text.startswith("# The flatplan of Guernsey Press")
     assert len(re.findall(r"(?m)^\[\[page\]\]", text)) == len(first.pages)
     assert 'story = "news-fog-strands-travellers"' in text
-    again = plan(_copy(planned, tmp_path))
+    copy = _copy(planned, tmp_path)
+    assert desk_unchanged(load_edition(copy))  # (so a build does not start its workers early)
+    assert not desk_unchanged(load_edition(SAMPLE))  # no file: everything is planned
+    again = plan(copy)
     assert again.kept == tuple(p.number for p in first.pages)
     # Set again from the file, every page is exactly what the planner made (the edition's path aside).
     assert [_shape(p) for p in again.pages] == [_shape(p) for p in first.pages]
@@ -157,6 +161,7 @@ def test_a_late_story_replans_and_rerenders_only_the_pages_it_touches(
     shutil.copy(root / "held" / late.name, late)
     late.write_text(re.sub(r"(?m)^priority = \d+", "priority = 2", late.read_text(encoding="utf-8")),
                     encoding="utf-8")
+    assert not desk_unchanged(load_edition(root))
     after = build_edition(root, out, workers=2)
 
     changed = {a.number for a, b in zip(before.flatplan.pages, after.flatplan.pages, strict=True)
@@ -182,6 +187,9 @@ def test_an_edited_story_replans_only_its_pages(planned: tuple[Path, Flatplan], 
     body_at = text.index("\n+++\n") + 5 if "\n+++\n" in text else text.index("\n---\n", 4) + 5
     paragraphs = text[body_at:].strip().split("\n\n")
     source.write_text(text[:body_at] + "\n\n".join(paragraphs[:-1]) + "\n", encoding="utf-8")  # the sub cuts a par
+    reloaded = load_edition(root)
+    assert reloaded.desk is not None and page.number in desk_touched(reloaded, reloaded.desk)
+    assert not desk_unchanged(reloaded)
     edited = plan(root)
     assert page.number not in edited.kept
     assert len(edited.kept) >= len(first.pages) - 2
