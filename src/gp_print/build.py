@@ -145,7 +145,11 @@ def _init_worker(edition_file: Path, environ: dict[str, str], levels: dict[str, 
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
     configure_fonts()
-    _worker_edition = pickle.loads(edition_file.read_bytes())
+    try:
+        data = edition_file.read_bytes()
+    except FileNotFoundError:  # started early, but the build ended without needing this worker
+        os._exit(0)
+    _worker_edition = pickle.loads(data)
 
 
 def _die_with_parent(parent: int) -> None:
