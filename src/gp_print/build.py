@@ -383,9 +383,9 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
         pool = None
         try:
-            # Something changed since the last plan (or there is none, or no desk's file says
-            # nothing did): pages will most likely be rendered, so the workers start now and
-            # load WeasyPrint while the plan is made.
+            # No plan cached for this edition, and no desk's file saying nothing changed: pages
+            # will most likely be rendered, so the workers start now and load WeasyPrint while
+            # the plan is made.
             plan_path = _plan_path(edition, False)
             if (cluster is None and workers > 1 and not (plan_path and plan_path.is_file())
                     and not desk_unchanged(edition)):

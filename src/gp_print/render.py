@@ -182,8 +182,9 @@ class _Styles:
     not once per page and variant (a tenth of a second each time).  The page template still
     names them with <link>s, so a designer edits and previews it as before; `take_links`
     swaps those for the parsed sheets.  (WeasyPrint gives passed-in sheets the user origin:
-    they then lose to the template's own <style> on a tie, which they never meet — the two
-    style different things.)"""
+    they then lose to any rule of the template's own <style> or a style attribute that sets
+    the same property, whatever its specificity.  The two style different things, and the
+    golden pages did not change.)"""
 
     _made: ClassVar[dict[tuple[Any, ...], _Styles]] = {}
 
