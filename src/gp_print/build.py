@@ -215,7 +215,8 @@ def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path,
     (`start_workers`); with one worker, or one page to render and no pool, everything runs
     here.  With a `scheduler` (a Dask scheduler's address, or a connection to one) they are
     rendered on its workers instead (cluster.py) and `workers` is not used.  While worker
-    processes render, `meanwhile` is called here with the pages already done."""
+    processes render, `meanwhile` is called here with the pages already done, then with each
+    page as it arrives."""
     keys = [page_key(edition, layout, press) for layout in layouts]
     done: dict[int, PageDone] = {}
     todo = []
@@ -265,6 +266,8 @@ def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path,
                     done[i] = future.result()
                     if progress:
                         progress(len(done), f"page {layouts[i].number}")
+                    if meanwhile:
+                        meanwhile([done[i][0]])
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)  # no task may go on writing into staging
             raise
@@ -400,7 +403,8 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
                 if progress:
                     progress(count - 1, total, what)
 
-            # While the workers render, this process reads the screen pages it already has.
+            # While the workers render, this process reads the screen pages it already has,
+            # and each new one as it arrives.
             read: dict[Path, PageObject] = {}
 
             def read_ahead(done: list[RenderedPage]) -> None:
