@@ -209,19 +209,22 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
 def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path, *, press: PressSettings,
                  workers: int, progress: Callable[[int, str], None] | None = None,
                  scheduler: str | PageCluster | None = None, pool: ProcessPoolExecutor | None = None,
-                 meanwhile: Callable[[list[RenderedPage]], None] | None = None) -> list[PageDone]:
+                 meanwhile: Callable[[list[RenderedPage]], None] | None = None,
+                 ahead: dict[str, Future[PageDone]] | None = None) -> list[PageDone]:
     """Every page, rendered or reused, and preflighted, in page order.  Pages not in the page
     cache are rendered in `pool`, or in a pool of `workers` processes started here
     (`start_workers`); with one worker, or one page to render and no pool, everything runs
     here.  With a `scheduler` (a Dask scheduler's address, or a connection to one) they are
     rendered on its workers instead (cluster.py) and `workers` is not used.  While worker
     processes render, `meanwhile` is called here with the pages already done, then with each
-    page as it arrives."""
+    page as it arrives.  `ahead` holds pages already sent to `pool` while the plan was made,
+    by page key: a page whose key is there is taken from it, not rendered again."""
     keys = [page_key(edition, layout, press) for layout in layouts]
     done: dict[int, PageDone] = {}
     todo = []
+    ahead = ahead if ahead is not None and pool is not None else {}
     for i, (layout, key) in enumerate(zip(layouts, keys, strict=True)):
-        if cached_page(edition, layout, press, key=key) is None:
+        if key in ahead or cached_page(edition, layout, press, key=key) is None:
             todo.append(i)
         else:  # a copy out of the cache: quick, do it here
             done[i] = _page_task(edition, layout, keys[i], staging, press)
@@ -251,7 +254,8 @@ def render_pages(edition: Edition, layouts: Sequence[PageLayout], staging: Path,
             pool = start_workers(edition, staging, workers)
         try:
             futures: dict[Future[PageDone], int] = {
-                pool.submit(_worker_page_task, layouts[i], keys[i], staging, press): i for i in todo}
+                ahead.pop(keys[i]) if keys[i] in ahead else pool.submit(_worker_page_task, layouts[i], keys[i],
+                                                                          staging, press): i for i in todo}
             if meanwhile:
                 meanwhile([done[i][0] for i in sorted(done)])
             pending = set(futures)
@@ -328,18 +332,20 @@ def _plan_path(edition: Edition, replan: bool) -> Path | None:
     return None if folder is None else folder.parent / "plans" / f"{_plan_key(edition, replan)}.pickle"
 
 
-def plan_cached(edition: Edition, *, replan: bool = False) -> Flatplan:
-    """`plan_edition`, or the same plan from the cache folder when the edition is unchanged."""
+def plan_cached(edition: Edition, *, replan: bool = False,
+                on_page: Callable[[PageLayout], None] | None = None) -> Flatplan:
+    """`plan_edition`, or the same plan from the cache folder when the edition is unchanged
+    (`on_page`: see `plan_edition`; not called for a plan from the cache)."""
     path = _plan_path(edition, replan)
     if path is None:
-        return plan_edition(edition, Measurer(edition), replan=replan)
+        return plan_edition(edition, Measurer(edition), replan=replan, on_page=on_page)
     with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
         # Unpickling runs code: only a plan this user wrote, in a folder nobody else can write to.
         if _private(path) and _private(path.parent):
             cached = pickle.loads(path.read_bytes())
             if isinstance(cached, Flatplan) and cached.edition == edition:
                 return cached
-    flatplan = plan_edition(edition, Measurer(edition), replan=replan)
+    flatplan = plan_edition(edition, Measurer(edition), replan=replan, on_page=on_page)
     with contextlib.suppress(OSError, pickle.PicklingError):
         atomic_write_bytes(path, pickle.dumps(flatplan, protocol=pickle.HIGHEST_PROTOCOL))
     return flatplan
@@ -385,6 +391,7 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
         remove_stale_staging(out_dir)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
         pool = None
+        ahead: dict[str, Future[PageDone]] = {}  # pages sent to the workers while the plan is made
         try:
             # No plan cached for this edition, and no desk's file saying nothing changed: pages
             # will most likely be rendered, so the workers start now and load WeasyPrint while
@@ -393,7 +400,19 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
             if (cluster is None and workers > 1 and not (plan_path and plan_path.is_file())
                     and not desk_unchanged(edition)):
                 pool = start_workers(edition, staging, workers, warm=True)
-            flatplan = plan_cached(edition)
+            if pool is not None and edition.desk is None:
+                warm = pool
+
+                def render_ahead(layout: PageLayout) -> None:
+                    """A page final before the plan is: render it now, on the core the plan leaves
+                    idle, into a folder of its own key (only the final page's key is used)."""
+                    key = page_key(edition, layout, press)
+                    if key not in ahead and cached_page(edition, layout, press, key=key) is None:
+                        ahead[key] = warm.submit(_worker_page_task, layout, key, staging / "ahead" / key, press)
+
+                flatplan = plan_cached(edition, on_page=render_ahead)
+            else:
+                flatplan = plan_cached(edition)
             warnings = list(flatplan.warnings) + photo_warnings(flatplan, press.min_ppi) + ad_warnings(edition, press)
             if strict and warnings:
                 raise StrictModeError("--strict: the build has warnings:\n  " + "\n  ".join(warnings))
@@ -412,7 +431,8 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
                     read[page.screen_pdf or page.press_pdf] = read_screen_page(page)
 
             pages = render_pages(edition, flatplan.pages, staging, press=press, workers=workers,
-                                 progress=page_progress, scheduler=cluster, pool=pool, meanwhile=read_ahead)
+                                 progress=page_progress, scheduler=cluster, pool=pool, meanwhile=read_ahead,
+                                 ahead=ahead)
             rendered = [page for page, _, _ in pages]
             fresh = tuple(page.number for page, was_rendered, _ in pages if was_rendered)
             if progress:
@@ -447,6 +467,9 @@ def build_edition(edition_dir: Path, out_dir: Path, *, strict: bool = False,
                 progress(total, total, "done")
         finally:
             if pool is not None:
+                # A page rendered ahead that the plan then set otherwise must not go on writing
+                # into the staging folder once it is gone.
+                wait([future for future in ahead.values() if not future.cancel()])
                 stop_workers(pool)
             shutil.rmtree(staging, ignore_errors=True)
             fsync_dir(out_dir)

@@ -791,22 +791,27 @@ def ad_rects(ads: Sequence[Ad], grid: Grid) -> list[AdSlot]:
     return slots
 
 
-def plan_edition(edition: Edition, measurer: Measurer | None = None, *, replan: bool = False) -> Flatplan:
+def plan_edition(edition: Edition, measurer: Measurer | None = None, *, replan: bool = False,
+                 on_page: Callable[[PageLayout], None] | None = None) -> Flatplan:
     """The flatplan of the whole edition: every page's ads and story slots, and every jump.
     With the desk's flatplan file (`edition.desk`), its locked pages and pinned slots are kept,
-    and so is every page no changed story touches, unless `replan` (see gp_print.desk)."""
+    and so is every page no changed story touches, unless `replan` (see gp_print.desk).
+    Without the desk's file, `on_page` is called with each page as soon as it is final (a
+    page of a section planned, not the front, no jump still to be given its page number), so
+    a build can render it while later sections are planned."""
     m = measurer or Measurer(edition)
     planner = Planner(edition, m)
     m.paragraphs(edition.stories)
     if edition.desk is None:
-        return _plan(planner, edition, {}, {})
+        return _plan(planner, edition, {}, {}, on_page)
     return _plan_with_desk(planner, edition, edition.desk, replan=replan)
 
 
 Pins = Mapping[int, Sequence[SlotRecord]]
 
 
-def _plan(planner: Planner, edition: Edition, fixed: Mapping[int, PageRecord], pins: Pins) -> Flatplan:
+def _plan(planner: Planner, edition: Edition, fixed: Mapping[int, PageRecord], pins: Pins,
+          on_page: Callable[[PageLayout], None] | None = None) -> Flatplan:
     """Plan every page but the `fixed` ones, which are set again as recorded; `pins` are
     slots kept on the pages that are planned."""
     planner.warnings, planner.notes = [], []
@@ -884,6 +889,12 @@ def _plan(planner: Planner, edition: Edition, fixed: Mapping[int, PageRecord], p
             else:
                 run = retry
         layouts.extend(run.layouts)
+        if on_page is not None:
+            # Final now: only the front (its teasers) and a page whose jump waits for its
+            # continuation's page number change after this.
+            for layout in run.layouts:
+                if layout.number not in fixed and not any(slot.continues_on == -1 for slot in layout.stories):
+                    on_page(layout)
         queues[section] = run.held
         if run.carried:
             continuations[section] = run.carried

@@ -10,6 +10,7 @@ import pytest
 
 from gp_print.load import load_edition
 from gp_print.measure import Measurer
+from gp_print.model import PageLayout
 from gp_print.plan import plan_edition
 from gp_print.quality import MIN_FILL, edition_quality
 from gp_print.synth import make_edition
@@ -37,7 +38,11 @@ def test_same_seed_same_files(tmp_path: Path) -> None:
 def test_synthetic_edition_plans_cleanly(tmp_path: Path, pages: int, stories: int, seed: int) -> None:
     make_edition(tmp_path / "ed", pages=pages, stories=stories, seed=seed)
     edition = load_edition(tmp_path / "ed")
-    plan = plan_edition(edition, Measurer(edition))
+    early: list[PageLayout] = []
+    plan = plan_edition(edition, Measurer(edition), on_page=early.append)
+    # The pages handed out before the plan was done (a build renders them at once) are final.
+    assert len(early) >= len(plan.pages) // 2, [layout.number for layout in early]
+    assert all(layout == plan.pages[layout.number - 1] for layout in early)
     quality = edition_quality(plan)
     assert not [w for w in plan.warnings if w.startswith("overset")], plan.warnings
     for page in quality.pages:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,38 @@ def test_workers_started_for_nothing_go_quietly(tmp_path: Path, monkeypatch: pyt
     assert not _spawned_workers(), "workers started for nothing did not end"
     err = capfd.readouterr().err
     assert "Traceback" not in err and "Exception in initializer" not in err, err
+
+
+def test_pages_rendered_while_planning_are_exactly_the_pages_built(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages final before the plan is are rendered at once; a page rendered ahead whose key the
+    final plan does not have (here a decoy: the page with its last story missing) is never used."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("GP_PRINT_NO_CACHE", "1")  # no cache: every page is rendered
+    build.build_edition(MINIMAL, tmp_path / "one", workers=1)  # no workers, nothing ahead
+    sent: list[str] = []
+    real = build.plan_cached
+
+    def spying(edition: Any, **kwargs: Any) -> Any:
+        on_page = kwargs.pop("on_page", None)
+        assert on_page is not None, "a cold build with workers should render pages ahead"
+
+        def ahead(layout: Any) -> None:
+            sent.append(f"page {layout.number}")
+            on_page(layout)
+            if layout.stories:
+                sent.append(f"decoy {layout.number}")
+                on_page(replace(layout, stories=layout.stories[:-1]))
+
+        return real(edition, on_page=ahead, **kwargs)
+
+    monkeypatch.setattr(build, "plan_cached", spying)
+    two = build.build_edition(MINIMAL, tmp_path / "two", workers=2)
+    assert any(s.startswith("page") for s in sent) and any(s.startswith("decoy") for s in sent), sent
+    assert "page 1" not in sent, "the front page changes after its sections are planned (teasers)"
+    first = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir() if p.suffix in (".pdf", ".json")}
+    second = {p.name: p.read_bytes() for p in (tmp_path / "two").iterdir() if p.suffix in (".pdf", ".json")}
+    assert sorted(first) == sorted(second) and len(two.pages) >= 2
+    for name in first:
+        assert first[name] == second[name], f"{name} differs from the build without pages rendered ahead"
+    assert not list((tmp_path / "two").glob(".staging-*")), "a page rendered ahead outlived the build"
