@@ -134,13 +134,13 @@ def _page_task(edition: Edition, layout: PageLayout, key: str, staging: Path, pr
         return rendered, fresh, preflight_file_cached(rendered.press_pdf, press)
 
 
-def _init_worker(edition_file: Path, environ: dict[str, str], levels: dict[str, int], parent: int) -> None:
-    """In a fresh worker process: the parent's cache and date settings and log levels,
-    fontconfig pointed at the bundled fonts before WeasyPrint is imported; the edition, once,
-    from the file the build wrote (not through the spawn pipe: half a megabyte there makes the
-    build wait for each worker's interpreter to start before it can start the next)."""
+def _init_worker(edition_file: Path, environ: dict[str, str], levels: dict[str, int]) -> None:
+    """In a fresh worker process: the build's cache and date settings and log levels,
+    fontconfig pointed at the bundled fonts (before WeasyPrint is imported, if it was not
+    preloaded); the edition, once, from the file the build wrote (not through the process's
+    start-up pipe: half a megabyte there makes the build wait for each worker in turn)."""
     global _worker_edition
-    _die_with_parent(parent)
+    _die_with_parent()
     os.environ.update(environ)
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
@@ -152,9 +152,11 @@ def _init_worker(edition_file: Path, environ: dict[str, str], levels: dict[str, 
     _worker_edition = pickle.loads(data)
 
 
-def _die_with_parent(parent: int) -> None:
+def _die_with_parent() -> None:
     """A worker must not outlive a killed build (it would go on writing into a staging folder
-    the next build removes): ask Linux to kill it with its parent."""
+    the next build removes): ask Linux to kill it with its parent, the fork server, which
+    itself ends when the build's process does."""
+    parent = os.getppid()
     with contextlib.suppress(Exception):
         import ctypes
         import signal
@@ -184,16 +186,19 @@ _WORKER_ENV = ("SOURCE_DATE_EPOCH", "XDG_CACHE_HOME", "GP_PRINT_CACHE_DIR", "GP_
 
 
 def start_workers(edition: Edition, staging: Path, workers: int, *, warm: bool = False) -> ProcessPoolExecutor:
-    """A pool of `workers` page-rendering processes (spawned, so each sets up fontconfig
-    before WeasyPrint loads).  With `warm`, every worker starts at once and loads WeasyPrint
-    (about 0.8 s each) while the caller goes on: a build starts them before it plans, on the
-    core the plan leaves idle.  Shut it down with `stop_workers`."""
+    """A pool of `workers` page-rendering processes, forked from a fork server that has
+    fontconfig pointed at fonts/ and WeasyPrint loaded (`worker_preload`; started once a
+    process: never forked from this process, whose threads and libraries a fork would copy
+    half-way).  With `warm`, every worker starts at once and loads the stylesheets while the
+    caller goes on: a build starts them before it plans.  Shut it down with `stop_workers`."""
     environ = {name: os.environ[name] for name in _WORKER_ENV if name in os.environ}
     levels = {name: logging.getLogger(name).level for name in ("gp_print", "weasyprint", "fontTools")}
     edition_file = staging / ".edition.pickle"  # goes with the staging folder
     edition_file.write_bytes(pickle.dumps(edition, protocol=pickle.HIGHEST_PROTOCOL))
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(edition_file, environ, levels, os.getpid()))
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["gp_print.worker_preload"])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_init_worker, initargs=(edition_file, environ, levels))
     if warm:
         for _ in range(workers):  # each task finds no idle worker, so each starts one
             pool.submit(_warm_up)

@@ -219,10 +219,19 @@ class _Styles:
 
 
 def load_stylesheets(edition: Edition) -> None:
-    """Parse the stylesheets the page templates link to, ahead of the first page (a worker
-    does it while the plan is being made)."""
+    """Parse the stylesheets the page templates link to and set a few lines in them, ahead of
+    the first page (a worker does it while the plan is being made): the fonts, the shaping
+    and the hyphenation patterns are then loaded when the first page comes."""
     configure_fonts()
-    _Styles.for_edition(edition.root).take_links((LAYOUTS_DIR / "base.html.j2").read_text(encoding="utf-8"))
+    import weasyprint
+
+    styles = _Styles.for_edition(edition.root)
+    _, sheets = styles.take_links((LAYOUTS_DIR / "base.html.j2").read_text(encoding="utf-8"))
+    sample = (f'<html lang="{edition.lang}"><body><div class="box col"><p>Guernsey harbour reopened '
+              'yesterday afternoon after the storm.</p></div><h2 class="headline">Harbour reopens</h2>'
+              '<p class="byline">By a reporter</p></body></html>')
+    weasyprint.HTML(string=sample, base_url=str(LAYOUTS_DIR.resolve()) + "/", url_fetcher=styles.fetcher).render(
+        stylesheets=sheets, font_config=styles.font_config)
 
 
 def _press_colour(settings: PressSettings) -> dict[str, Any]:
