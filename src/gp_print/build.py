@@ -134,13 +134,13 @@ def _page_task(edition: Edition, layout: PageLayout, key: str, staging: Path, pr
         return rendered, fresh, preflight_file_cached(rendered.press_pdf, press)
 
 
-def _init_worker(edition_file: Path, environ: dict[str, str], levels: dict[str, int]) -> None:
+def _init_worker(edition_file: Path, environ: dict[str, str], levels: dict[str, int], build_pid: int) -> None:
     """In a fresh worker process: the build's cache and date settings and log levels,
     fontconfig pointed at the bundled fonts (before WeasyPrint is imported, if it was not
     preloaded); the edition, once, from the file the build wrote (not through the process's
     start-up pipe: half a megabyte there makes the build wait for each worker in turn)."""
     global _worker_edition
-    _die_with_parent()
+    _die_with_build(build_pid)
     os.environ.update(environ)
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
@@ -152,18 +152,36 @@ def _init_worker(edition_file: Path, environ: dict[str, str], levels: dict[str, 
     _worker_edition = pickle.loads(data)
 
 
-def _die_with_parent() -> None:
+def _die_with_build(build_pid: int) -> None:
     """A worker must not outlive a killed build (it would go on writing into a staging folder
-    the next build removes): ask Linux to kill it with its parent, the fork server, which
-    itself ends when the build's process does."""
-    parent = os.getppid()
-    with contextlib.suppress(Exception):
-        import ctypes
-        import signal
+    the next build removes).  Its parent is the fork server, which lives as long as any worker
+    does, so a thread watches the build's process itself and ends the worker when it ends."""
+    import select
+    import threading
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before that took effect
+    try:
+        watched = os.pidfd_open(build_pid)
+    except ProcessLookupError:  # the build is already gone
         os._exit(1)
+    except (AttributeError, OSError):  # no pidfd (not Linux 5.3+): ask whether it is there
+        def poll() -> None:
+            while True:
+                time.sleep(0.5)
+                try:
+                    os.kill(build_pid, 0)
+                except ProcessLookupError:
+                    os._exit(1)
+                except PermissionError:
+                    pass
+
+        threading.Thread(target=poll, name="gp-print-watch-build", daemon=True).start()
+        return
+
+    def wait_for_end() -> None:
+        select.select([watched], [], [])  # readable once the process has ended
+        os._exit(1)
+
+    threading.Thread(target=wait_for_end, name="gp-print-watch-build", daemon=True).start()
 
 
 def _worker_page_task(layout: PageLayout, key: str, staging: Path, press: PressSettings) -> PageDone:
@@ -198,7 +216,7 @@ def start_workers(edition: Edition, staging: Path, workers: int, *, warm: bool =
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["gp_print.worker_preload"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                               initializer=_init_worker, initargs=(edition_file, environ, levels))
+                               initializer=_init_worker, initargs=(edition_file, environ, levels, os.getpid()))
     if warm:
         for _ in range(workers):  # each task finds no idle worker, so each starts one
             pool.submit(_warm_up)

@@ -240,3 +240,65 @@ def test_a_build_dying_between_renames_leaves_only_complete_files(editions, tmp_
     assert proc.returncode == 0, proc.stderr
     assert _outputs(out) == reference
     assert not list(out.glob(".staging-*")), "…and the next build removes it"
+
+
+def _descendants(root: int) -> set[int]:
+    """Every live process below `root`, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[stat.rfind(")") + 2:].split()[1])
+    found, grew = set(), True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if pid not in found and (parent == root or parent in found):
+                found.add(pid)
+                grew = True
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone meanwhile
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rfind(")") + 2] != "Z"
+
+
+def test_a_killed_build_leaves_no_worker_running(tmp_path):
+    """The page workers are forked from a fork server, not from the build: killed with SIGKILL
+    mid-render, the build must still take its fork server and every worker with it."""
+    env = {**child_env(), "XDG_CACHE_HOME": str(tmp_path / "cache"), "GP_PRINT_NO_CACHE": "1"}
+    proc = subprocess.Popen([*gp_print_command(), "build", str(MINIMAL), "-o", str(tmp_path / "out"),
+                             "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while time.monotonic() < deadline and proc.poll() is None:
+            tree = _descendants(proc.pid)
+            workers = {pid for pid in tree if b"forkserver" in _cmdline(pid)}
+            if len(workers) >= 3:  # the fork server and two workers
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None and len(workers) >= 3, "the build ended before its workers were seen"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(pid) for pid in tree):
+            time.sleep(0.1)
+        assert not [pid for pid in tree if _alive(pid)], "processes of the killed build are still running"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
